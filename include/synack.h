@@ -1,0 +1,429 @@
+/*
+ * synack.h - the public interface of libsynack, a user-space TCP/IPv4 stack.
+ *
+ * The stack is "sans-I/O": it never reads a clock, sleeps, or touches a file or
+ * socket. The caller drives it with three calls:
+ *
+ *   sn_input(stack, netif, frame, len, now_us)  an Ethernet frame arrived
+ *   sn_poll(stack, now_us)                      run timers that are due
+ *   sn_next_deadline(stack)                     when sn_poll must run next
+ *
+ * and receives frames to send through the transmit callback of each netif.
+ * Time is a uint64_t count of microseconds on a monotonic clock the caller
+ * chooses; it must never go backwards.
+ *
+ * One stack instance is single-threaded: call it from one thread at a time.
+ *
+ * Errors are returned as negative errno values (-EAGAIN, -ECONNREFUSED, ...),
+ * with the meanings a POSIX sockets programmer expects.
+ *
+ * Addresses in this header are in network byte order where they appear in a
+ * struct sockaddr_in or struct in_addr, as with BSD sockets.
+ */
+#ifndef SYNACK_H
+#define SYNACK_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SN_VERSION_MAJOR 0
+#define SN_VERSION_MINOR 1
+#define SN_VERSION_PATCH 0
+
+/* sn_next_deadline() returns this when nothing is scheduled. */
+#define SN_TIME_NEVER UINT64_MAX
+
+struct sn_stack;
+struct sn_netif;
+struct sn_sock;
+
+/* ------------------------------------------------------------------------ */
+/* Stack                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Stack-wide settings. Fill with sn_config_init() and change what you need;
+ * fields added in later versions are appended, so always call the init first.
+ */
+struct sn_config {
+	uint32_t msl_ms;            /* maximum segment lifetime; TIME-WAIT = 2*MSL (30000) */
+	uint32_t syn_retries;       /* SYN retransmissions before -ETIMEDOUT (6) */
+	uint32_t synack_retries;    /* SYN-ACK retransmissions before a half-open
+	                               connection is dropped (5) */
+	uint32_t initial_rto_ms;    /* RTO before any RTT sample, RFC 6298 2.1 (1000) */
+	uint32_t max_rto_ms;        /* upper bound of the backed-off RTO (120000) */
+	uint32_t rcvbuf;            /* default receive buffer, bytes (65535) */
+	uint32_t sndbuf;            /* default send buffer, bytes (65536) */
+	uint32_t syn_backlog_max;   /* upper bound of any listener's SYN queue (256) */
+	uint32_t challenge_ack_per_sec; /* RFC 5961 section 7 rate limit (1000) */
+	uint32_t arp_timeout_ms;    /* lifetime of a resolved ARP entry (60000) */
+	uint32_t arp_retry_ms;      /* interval between ARP requests (1000) */
+	uint32_t arp_max_tries;     /* requests before queued packets are dropped (3) */
+
+	/*
+	 * Initial sequence numbers. By default every connection's ISN follows
+	 * RFC 6528: SipHash-2-4 of the 4-tuple under a secret key, plus a
+	 * 4-microsecond clock. The key comes from getrandom() unless
+	 * isn_key_set is non-zero. With isn_fixed set, every connection uses
+	 * isn_value instead: for teaching and for tests, never for a real network.
+	 */
+	int isn_fixed;
+	uint32_t isn_value;
+	int isn_key_set;
+	uint8_t isn_key[16];
+
+	/* Seed for the stack's other randomness (ephemeral ports, IP ID).
+	 * 0 = take one from getrandom(). */
+	uint64_t random_seed;
+};
+
+void sn_config_init(struct sn_config *cfg);
+
+/* Create a stack. cfg may be NULL for the defaults. Returns NULL if out of memory. */
+struct sn_stack *sn_stack_new(const struct sn_config *cfg);
+
+/* Free a stack and everything it owns (sockets, netifs). Sends nothing. */
+void sn_stack_free(struct sn_stack *stack);
+
+/* ------------------------------------------------------------------------ */
+/* Network interfaces                                                       */
+/* ------------------------------------------------------------------------ */
+
+struct sn_netif_ops {
+	/*
+	 * Send one Ethernet II frame (no preamble, no FCS). Return 0 on success
+	 * or a negative errno; a failure is counted and the frame is lost, as on
+	 * a real wire. The frame buffer is only valid during the call. now_us is
+	 * the time of the sn_input or sn_poll call that produced the frame.
+	 */
+	int (*transmit)(void *ctx, const void *frame, size_t len, uint64_t now_us);
+};
+
+struct sn_netif_config {
+	struct in_addr addr;    /* this interface's IPv4 address */
+	uint8_t prefix_len;     /* on-link prefix, e.g. 24 */
+	struct in_addr gateway; /* next hop for off-link addresses; 0 = none */
+	uint16_t mtu;           /* IP MTU, 68..65535 (1500) */
+	uint8_t mac[6];         /* this interface's Ethernet address */
+};
+
+/* Attach an interface. Returns NULL (and sets *err if non-NULL) on -EINVAL
+ * or -ENOMEM. The ops and ctx must outlive the netif. */
+struct sn_netif *sn_netif_add(struct sn_stack *stack, const struct sn_netif_ops *ops,
+                              void *ctx, const struct sn_netif_config *cfg, int *err);
+
+/* Add a permanent ARP entry (for tests and point-to-point links). */
+int sn_arp_add(struct sn_stack *stack, struct in_addr ip, const uint8_t mac[6]);
+
+/*
+ * Capture hook: called for every frame the netif receives (dir = SN_DIR_IN,
+ * before any validation) and sends (SN_DIR_OUT). A pcap writer uses this.
+ */
+enum { SN_DIR_IN = 0, SN_DIR_OUT = 1 };
+typedef void (*sn_capture_fn)(void *ctx, int dir, const void *frame, size_t len,
+                              uint64_t now_us);
+void sn_netif_set_capture(struct sn_netif *netif, sn_capture_fn fn, void *ctx);
+
+/* ------------------------------------------------------------------------ */
+/* Driving the stack                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* A frame arrived on netif. The stack does not keep the pointer. */
+void sn_input(struct sn_stack *stack, struct sn_netif *netif, const void *frame, size_t len,
+              uint64_t now_us);
+
+/*
+ * Run every timer due at now_us and send queued output. Socket calls such as
+ * sn_send, sn_connect and sn_close only queue their segments; they leave in
+ * the next sn_poll (or at the end of the next sn_input), so a burst of calls
+ * becomes as few segments as possible.
+ */
+void sn_poll(struct sn_stack *stack, uint64_t now_us);
+
+/* The earliest time at which sn_poll must be called, or SN_TIME_NEVER.
+ * It may be earlier than strictly needed, never later; 0 means "now" (output
+ * is queued). */
+uint64_t sn_next_deadline(const struct sn_stack *stack);
+
+/* ------------------------------------------------------------------------ */
+/* Sockets (TCP only)                                                       */
+/* ------------------------------------------------------------------------ */
+
+/* TCP states, RFC 9293 section 3.3.2. */
+enum sn_tcp_state {
+	SN_CLOSED = 0,
+	SN_LISTEN,
+	SN_SYN_SENT,
+	SN_SYN_RECEIVED,
+	SN_ESTABLISHED,
+	SN_FIN_WAIT_1,
+	SN_FIN_WAIT_2,
+	SN_CLOSE_WAIT,
+	SN_CLOSING,
+	SN_LAST_ACK,
+	SN_TIME_WAIT,
+	SN_NUM_STATES
+};
+
+/* "ESTABLISHED", "SYN_SENT", ... */
+const char *sn_state_name(int state);
+
+/* Events delivered to a socket's callback (a bit mask). */
+enum {
+	SN_EV_READABLE = 1u << 0,   /* data or end-of-stream to read */
+	SN_EV_WRITABLE = 1u << 1,   /* send buffer has room */
+	SN_EV_CONNECTED = 1u << 2,  /* active open completed */
+	SN_EV_ACCEPTABLE = 1u << 3, /* a listener has a connection to accept */
+	SN_EV_HUP = 1u << 4,        /* connection fully closed */
+	SN_EV_ERROR = 1u << 5,      /* an error is pending (SO_ERROR) */
+};
+typedef void (*sn_event_fn)(struct sn_sock *sock, unsigned events, void *user);
+
+/*
+ * Events are delivered after the stack has finished processing the frame,
+ * timer or call that caused them, never from inside protocol processing, so
+ * the callback may call any socket function, including sn_close.
+ */
+void sn_set_event_cb(struct sn_sock *sock, sn_event_fn fn, void *user);
+void *sn_sock_user(const struct sn_sock *sock);
+
+/* A new, unbound TCP socket. NULL if out of memory. */
+struct sn_sock *sn_socket(struct sn_stack *stack);
+
+int sn_bind(struct sn_sock *s, const struct sockaddr *addr, socklen_t len);
+int sn_listen(struct sn_sock *s, int backlog);
+
+/* Returns a new socket, or NULL with *err = -EAGAIN (nothing to accept) or
+ * -EINVAL (not listening). addr/len may be NULL. */
+struct sn_sock *sn_accept(struct sn_sock *s, struct sockaddr *addr, socklen_t *len, int *err);
+
+/* Active open. Returns -EINPROGRESS; SN_EV_CONNECTED or SN_EV_ERROR follows. */
+int sn_connect(struct sn_sock *s, const struct sockaddr *addr, socklen_t len);
+
+/* Bytes queued (possibly fewer than len), or -EAGAIN, -ENOTCONN, -EPIPE, ... */
+ssize_t sn_send(struct sn_sock *s, const void *buf, size_t len, int flags);
+
+/* Bytes read, 0 at end of stream, or -EAGAIN, -ENOTCONN, -ECONNRESET, ... */
+ssize_t sn_recv(struct sn_sock *s, void *buf, size_t len, int flags);
+
+/* how = SHUT_RD, SHUT_WR or SHUT_RDWR. */
+int sn_shutdown(struct sn_sock *s, int how);
+
+/*
+ * Release the handle. The connection closes gracefully (FIN) in the
+ * background, unless unread data remains or SO_LINGER is on with a zero
+ * timeout, in which case it is reset (RST). The handle is invalid afterwards.
+ */
+int sn_close(struct sn_sock *s);
+
+/* Reset the connection (RST) and release the handle. */
+int sn_abort(struct sn_sock *s);
+
+int sn_getsockname(const struct sn_sock *s, struct sockaddr *addr, socklen_t *len);
+int sn_getpeername(const struct sn_sock *s, struct sockaddr *addr, socklen_t *len);
+
+/*
+ * Options. SOL_SOCKET: SO_ERROR (get, clears), SO_LINGER, SO_RCVBUF, SO_SNDBUF,
+ * SO_REUSEADDR, SO_KEEPALIVE (stored). IPPROTO_TCP: TCP_NODELAY, TCP_MAXSEG.
+ * Anything else: -ENOPROTOOPT.
+ */
+int sn_setsockopt(struct sn_sock *s, int level, int name, const void *val, socklen_t len);
+int sn_getsockopt(struct sn_sock *s, int level, int name, void *val, socklen_t *len);
+
+struct sn_tcp_info {
+	uint8_t state;         /* enum sn_tcp_state */
+	uint32_t iss, irs;     /* initial send / receive sequence numbers */
+	uint32_t snd_una, snd_nxt, snd_wnd;
+	uint32_t rcv_nxt, rcv_wnd;
+	uint32_t mss;          /* effective send MSS */
+	uint32_t rto_us;       /* current retransmission timeout */
+	uint32_t srtt_us;      /* 0 until the first sample */
+	uint32_t rttvar_us;
+	uint32_t retransmits;  /* consecutive retransmissions of the current segment */
+	uint32_t total_retrans;
+	uint32_t bytes_in_flight;
+	uint32_t snd_buf_used, rcv_buf_used;
+};
+int sn_tcp_info(const struct sn_sock *s, struct sn_tcp_info *info);
+
+/* ------------------------------------------------------------------------ */
+/* Counters (in the spirit of netstat -s and RFC 4022)                      */
+/* ------------------------------------------------------------------------ */
+
+#define SN_STATS_FIELDS(X)                                                                \
+	X(eth_rx, "Ethernet frames received")                                             \
+	X(eth_tx, "Ethernet frames sent")                                                 \
+	X(eth_tx_err, "frames the driver failed to send")                                 \
+	X(eth_drop_short, "frames shorter than an Ethernet header")                       \
+	X(eth_drop_type, "frames of an ethertype we do not speak")                        \
+	X(eth_drop_dst, "frames addressed to another station")                            \
+	X(arp_rx, "ARP packets received")                                                 \
+	X(arp_tx, "ARP packets sent")                                                     \
+	X(arp_drop_malformed, "malformed ARP packets")                                    \
+	X(arp_queue_drop, "packets dropped waiting for ARP")                              \
+	X(ip_rx, "IPv4 packets received")                                                 \
+	X(ip_tx, "IPv4 packets sent")                                                     \
+	X(ip_drop_malformed, "IPv4 packets with bad version, header or total length")     \
+	X(ip_drop_csum, "IPv4 packets with a bad header checksum")                        \
+	X(ip_drop_frag, "IPv4 fragments (reassembly is not supported)")                   \
+	X(ip_drop_not_ours, "IPv4 packets for another address")                           \
+	X(ip_drop_proto, "IPv4 packets of an unsupported protocol")                       \
+	X(ip_drop_no_route, "outgoing packets with no route")                             \
+	X(icmp_rx, "ICMP messages received")                                              \
+	X(icmp_drop_malformed, "malformed ICMP messages")                                 \
+	X(icmp_echo_tx, "ICMP echo replies sent")                                         \
+	X(tcp_rx, "TCP segments received")                                                \
+	X(tcp_tx, "TCP segments sent")                                                    \
+	X(tcp_drop_malformed, "TCP segments too short or with a bad data offset")         \
+	X(tcp_drop_options, "TCP segments with malformed options")                        \
+	X(tcp_drop_csum, "TCP segments with a bad checksum")                              \
+	X(tcp_drop_bad_seg, "TCP segments not acceptable in their state")                 \
+	X(tcp_retrans, "TCP segments retransmitted")                                      \
+	X(tcp_active_opens, "active opens (connect)")                                     \
+	X(tcp_passive_opens, "passive opens (SYN to a listener)")                         \
+	X(tcp_attempt_fails, "connection attempts that failed")                           \
+	X(tcp_estab_resets, "resets in ESTABLISHED or CLOSE-WAIT")                        \
+	X(tcp_rst_tx, "RST segments sent")                                                \
+	X(tcp_rst_rx, "RST segments accepted")                                            \
+	X(tcp_rst_ignored, "RST segments outside the window, ignored")                    \
+	X(tcp_challenge_ack, "challenge ACKs sent (RFC 5961)")                            \
+	X(tcp_challenge_ack_limited, "challenge ACKs suppressed by the rate limit")       \
+	X(tcp_listen_overflow, "SYNs dropped: SYN queue or accept queue full")            \
+	X(tcp_synack_retrans, "SYN-ACKs retransmitted")                                   \
+	X(tcp_syn_retrans, "SYNs retransmitted")                                          \
+	X(tcp_halfopen_expired, "half-open connections dropped after SYN-ACK retries")    \
+	X(tcp_timeouts, "connections dropped by the retransmission timer")               \
+	X(tcp_tw_created, "connections that entered TIME-WAIT")                           \
+	X(tcp_tw_reack, "TIME-WAIT re-ACKs of a retransmitted FIN")                       \
+	X(tcp_drop_syn_fin, "segments with both SYN and FIN, dropped")
+
+struct sn_stats {
+#define SN_STATS_DECL(name, desc) uint64_t name;
+	SN_STATS_FIELDS(SN_STATS_DECL)
+#undef SN_STATS_DECL
+	uint64_t tcp_curr_estab; /* connections now in ESTABLISHED or CLOSE-WAIT */
+	uint64_t tcp_curr_tw;    /* TIME-WAIT records now held */
+};
+void sn_stats(const struct sn_stack *stack, struct sn_stats *out);
+
+/* ------------------------------------------------------------------------ */
+/* Tracing                                                                  */
+/* ------------------------------------------------------------------------ */
+
+enum sn_trace_kind {
+	SN_TRACE_SEG_IN,  /* a TCP segment passed validation and is about to be processed */
+	SN_TRACE_SEG_OUT, /* a TCP segment was built and handed to IP */
+	SN_TRACE_STATE,   /* a connection changed state */
+	SN_TRACE_TIMER,   /* a connection timer fired */
+	SN_TRACE_DROP,    /* a frame or segment was dropped; reason says why */
+};
+
+/* TCP flag bits as on the wire. */
+enum {
+	SN_TH_FIN = 0x01, SN_TH_SYN = 0x02, SN_TH_RST = 0x04,
+	SN_TH_PSH = 0x08, SN_TH_ACK = 0x10, SN_TH_URG = 0x20,
+	SN_TH_ECE = 0x40, SN_TH_CWR = 0x80,
+};
+
+struct sn_trace_seg {
+	uint32_t saddr, daddr; /* host byte order */
+	uint16_t sport, dport;
+	uint32_t seq, ack;
+	uint8_t flags;         /* SN_TH_* */
+	uint16_t wnd;          /* as on the wire (unscaled) */
+	uint32_t len;          /* payload bytes */
+	uint16_t mss;          /* MSS option value, 0 if absent */
+};
+
+struct sn_trace_event {
+	enum sn_trace_kind kind;
+	uint64_t now_us;
+	const struct sn_sock *sock; /* the connection concerned, or NULL */
+	struct sn_trace_seg seg;    /* SEG_IN, SEG_OUT, and DROP of a segment */
+	int old_state, new_state;   /* STATE */
+	const char *what;           /* TIMER: timer name; DROP: reason */
+};
+typedef void (*sn_trace_fn)(const struct sn_trace_event *ev, void *ctx);
+void sn_set_trace(struct sn_stack *stack, sn_trace_fn fn, void *ctx);
+
+/* ------------------------------------------------------------------------ */
+/* Drivers shipped with the library                                         */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * memlink: two Ethernet endpoints (0 and 1) joined in memory, with seeded,
+ * deterministic impairments per direction. Give sn_memlink_ops() and
+ * sn_memlink_end(link, i) to sn_netif_add; frames sent on end i are delivered
+ * to the function set with sn_memlink_set_deliver(link, 1 - i, ...) when
+ * sn_memlink_poll runs at or after their arrival time.
+ */
+struct sn_memlink;
+
+struct sn_link_impair {
+	uint32_t loss_ppm;          /* drop probability, parts per million */
+	uint32_t dup_ppm;           /* duplicate probability (the copy follows at once) */
+	uint32_t reorder_ppm;       /* probability a frame is held back by reorder_delay_us */
+	uint32_t corrupt_ppm;       /* probability one random byte is changed */
+	uint64_t delay_us;          /* one-way propagation delay */
+	uint64_t reorder_delay_us;  /* extra delay of a reordered frame */
+	uint64_t rate_bps;          /* serialisation rate, bits/s; 0 = unlimited */
+	uint32_t queue_limit_bytes; /* bytes waiting for the rate limiter before tail
+	                               drop; 0 = unbounded */
+};
+
+/* What happened to a frame, for observers (the ladder, tests). */
+enum sn_link_event {
+	SN_LINK_SENT,      /* accepted by the link */
+	SN_LINK_LOST,      /* dropped by the loss impairment */
+	SN_LINK_QDROP,     /* dropped because the rate-limit queue was full */
+	SN_LINK_DUP,       /* a duplicate was made */
+	SN_LINK_CORRUPT,   /* a byte was changed */
+	SN_LINK_REORDER,   /* held back */
+	SN_LINK_DELIVERED, /* handed to the receiving end */
+};
+
+typedef void (*sn_deliver_fn)(void *ctx, const void *frame, size_t len, uint64_t now_us);
+typedef void (*sn_link_observer_fn)(void *ctx, int from_end, enum sn_link_event ev,
+                                    const void *frame, size_t len, uint64_t now_us);
+
+struct sn_memlink *sn_memlink_new(uint64_t seed);
+void sn_memlink_free(struct sn_memlink *link);
+const struct sn_netif_ops *sn_memlink_ops(void);
+void *sn_memlink_end(struct sn_memlink *link, int end);
+void sn_memlink_set_deliver(struct sn_memlink *link, int end, sn_deliver_fn fn, void *ctx);
+/* Impairments of frames sent from end `from_end`. Zeroed by default. */
+void sn_memlink_set_impair(struct sn_memlink *link, int from_end,
+                           const struct sn_link_impair *imp);
+void sn_memlink_set_observer(struct sn_memlink *link, sn_link_observer_fn fn, void *ctx);
+/* Deliver every frame due at or before now_us, in arrival order. Frames sent
+ * by the receivers during delivery are queued, not delivered recursively.
+ * Returns the number delivered. */
+size_t sn_memlink_poll(struct sn_memlink *link, uint64_t now_us);
+/* Arrival time of the next frame, or SN_TIME_NEVER. */
+uint64_t sn_memlink_next_deadline(const struct sn_memlink *link);
+/* Frames in flight (both directions). */
+size_t sn_memlink_in_flight(const struct sn_memlink *link);
+
+/*
+ * pcap writer (libpcap format, LINKTYPE_ETHERNET, microsecond timestamps).
+ * sn_pcap_capture has the sn_capture_fn shape: pass it with the writer as ctx
+ * to sn_netif_set_capture to record a netif's traffic.
+ */
+struct sn_pcap;
+struct sn_pcap *sn_pcap_open(const char *path, int *err);
+int sn_pcap_write(struct sn_pcap *p, const void *frame, size_t len, uint64_t ts_us);
+void sn_pcap_capture(void *ctx, int dir, const void *frame, size_t len, uint64_t now_us);
+/* Flush and close; returns 0 or the first write error. */
+int sn_pcap_close(struct sn_pcap *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SYNACK_H */

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Install the Debian packages synack needs, if any are missing.
+#   scripts/deps.sh build   what building the library and the tool needs
+#   scripts/deps.sh test    that, plus what the tests need
+set -eu
+want="cmake make gcc pkg-config libsodium-dev"
+if [ "${1:-build}" = test ]; then
+	want="$want libcmocka-dev tshark clang libclang-rt-dev"
+fi
+missing=""
+for p in $want; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+	echo "synack needs these Debian packages:$missing" >&2
+	echo "install them with: sudo apt-get install$missing" >&2
+	exit 1
+fi
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq $missing >/dev/null
