@@ -57,7 +57,12 @@ struct sn_config {
 	uint32_t syn_retries;       /* SYN retransmissions before -ETIMEDOUT (6) */
 	uint32_t synack_retries;    /* SYN-ACK retransmissions before a half-open
 	                               connection is dropped (5) */
+	uint32_t data_retries;      /* retransmissions of data or FIN before the
+	                               connection is dropped with -ETIMEDOUT (15) */
+	uint32_t fin_wait2_timeout_ms; /* lifetime of a FIN-WAIT-2 connection whose
+	                               handle was closed (60000) */
 	uint32_t initial_rto_ms;    /* RTO before any RTT sample, RFC 6298 2.1 (1000) */
+	uint32_t min_rto_ms;        /* lower bound of the RTO, RFC 6298 2.4 (1000) */
 	uint32_t max_rto_ms;        /* upper bound of the backed-off RTO (120000) */
 	uint32_t rcvbuf;            /* default receive buffer, bytes (65535) */
 	uint32_t sndbuf;            /* default send buffer, bytes (65536) */

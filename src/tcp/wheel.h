@@ -57,7 +57,8 @@ void sn_timer_cancel(struct sn_wheel *w, struct sn_timer *t);
 static inline bool sn_timer_armed(const struct sn_timer *t) { return t->pprev != NULL; }
 
 /*
- * Fire every timer whose expiry is <= now_us, in order of expiry tick (timers
+ * Fire every timer whose expiry, rounded up to a whole tick, is <= now_us (a
+ * timer for 5.5 ms fires at 6 ms, not at 5.7 ms), in order of expiry tick (timers
  * of the same tick in unspecified order). A timer is disarmed before its
  * function runs, and the function may arm or cancel any timer, including
  * itself and others in the same slot. Returns the number of timers fired.
@@ -66,9 +67,11 @@ static inline bool sn_timer_armed(const struct sn_timer *t) { return t->pprev !=
 size_t sn_wheel_advance(struct sn_wheel *w, uint64_t now_us);
 
 /*
- * The earliest time (µs) at which an armed timer may be due: exact for timers
- * within 64 ms, otherwise the start of the block of the nearest occupied slot
- * (never later than the true expiry). UINT64_MAX when no timer is armed.
+ * The earliest time (µs) at which an armed timer may be due: exact when the
+ * earliest expiry tick lies in the current 64 ms block (tick >> 6), otherwise
+ * possibly the start of the block of the nearest occupied slot (never later
+ * than the true expiry; advancing to it cascades, and the next answer is
+ * closer). UINT64_MAX when no timer is armed.
  */
 uint64_t sn_wheel_next_deadline(const struct sn_wheel *w);
 

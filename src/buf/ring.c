@@ -1,0 +1,124 @@
+/*
+ * ring.c - the byte ring behind each connection's send and receive buffers.
+ *
+ * The stored bytes run from data[head] for len bytes, wrapping at cap, so any
+ * run of them is at most two contiguous pieces: every copy in or out is one
+ * or two memcpy calls. Index arithmetic is written so that it cannot overflow
+ * 32 bits whatever the capacity.
+ */
+#include "buf/ring.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Index in data[] of the byte off bytes after the oldest; off <= cap. */
+static uint32_t ring_index(const struct sn_ring *r, uint32_t off)
+{
+	uint32_t to_end = r->cap - r->head;
+
+	return off < to_end ? r->head + off : off - to_end;
+}
+
+void sn_ring_init(struct sn_ring *r, uint32_t cap)
+{
+	*r = (struct sn_ring){ .cap = cap };
+}
+
+void sn_ring_free(struct sn_ring *r)
+{
+	free(r->data);
+	r->data = NULL;
+	r->head = 0;
+	r->len = 0;
+}
+
+int sn_ring_resize(struct sn_ring *r, uint32_t cap)
+{
+	uint8_t *data;
+
+	if (cap < r->len)
+		return -EINVAL;
+	if (r->len == 0) {
+		/* Nothing to keep: drop storage, the next write allocates anew. */
+		sn_ring_free(r);
+		r->cap = cap;
+		return 0;
+	}
+	if (cap == r->cap)
+		return 0;
+	data = malloc(cap);
+	if (!data)
+		return -ENOMEM;
+	/* Linearise: the oldest byte moves to index 0. */
+	sn_ring_peek(r, 0, data, r->len);
+	free(r->data);
+	r->data = data;
+	r->cap = cap;
+	r->head = 0;
+	return 0;
+}
+
+long sn_ring_write(struct sn_ring *r, const void *src, size_t len)
+{
+	uint32_t n, tail, first;
+
+	if (len > sn_ring_space(r))
+		len = sn_ring_space(r);
+	/* The count must fit the return type, even where long is 32 bits. */
+	if (len > LONG_MAX)
+		len = LONG_MAX;
+	if (len == 0)
+		return 0;
+	if (!r->data) {
+		r->data = malloc(r->cap);
+		if (!r->data)
+			return -ENOMEM;
+	}
+	n = (uint32_t)len;
+	tail = ring_index(r, r->len);
+	first = r->cap - tail < n ? r->cap - tail : n;
+	memcpy(r->data + tail, src, first);
+	if (n > first)
+		memcpy(r->data, (const uint8_t *)src + first, n - first);
+	r->len += n;
+	return (long)n;
+}
+
+size_t sn_ring_peek(const struct sn_ring *r, size_t off, void *dst, size_t len)
+{
+	uint32_t n, start, first;
+
+	if (off >= r->len)
+		return 0;
+	if (len > r->len - off)
+		len = r->len - off;
+	if (len == 0)
+		return 0;
+	n = (uint32_t)len;
+	start = ring_index(r, (uint32_t)off);
+	first = r->cap - start < n ? r->cap - start : n;
+	memcpy(dst, r->data + start, first);
+	if (n > first)
+		memcpy((uint8_t *)dst + first, r->data, n - first);
+	return n;
+}
+
+size_t sn_ring_discard(struct sn_ring *r, size_t len)
+{
+	uint32_t n = len < r->len ? (uint32_t)len : r->len;
+
+	r->len -= n;
+	/*
+	 * An empty ring starts again at index 0, so the next write (often
+	 * the whole of a window) is one contiguous copy.
+	 */
+	r->head = r->len ? ring_index(r, n) : 0;
+	return n;
+}
+
+size_t sn_ring_read(struct sn_ring *r, void *dst, size_t len)
+{
+	return sn_ring_discard(r, sn_ring_peek(r, 0, dst, len));
+}

@@ -1,0 +1,332 @@
+/*
+ * core.h - the stack's internal structures, shared by ip/, tcp/ and api/.
+ *
+ * Nothing here is visible to applications; include/synack.h is the public API.
+ * Addresses and ports are host byte order everywhere inside the stack.
+ */
+#ifndef SN_CORE_H
+#define SN_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf/ring.h"
+#include "synack.h"
+#include "tcp/wheel.h"
+#include "util/rand.h"
+#include "wire/wire.h"
+
+#define SN_CONTAINER_OF(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
+/* Room for the largest frame we build: Ethernet + a 64 KiB IP packet. */
+#define SN_FRAME_MAX (SN_ETH_HLEN + 65535)
+
+/* ---- intrusive doubly linked list ------------------------------------- */
+
+struct sn_list {
+	struct sn_list *next, *prev;
+};
+static inline void sn_list_init(struct sn_list *l) { l->next = l->prev = l; }
+static inline bool sn_list_empty(const struct sn_list *l) { return l->next == l; }
+static inline bool sn_list_linked(const struct sn_list *n) { return n->next != NULL && n->next != n; }
+static inline void sn_list_add_tail(struct sn_list *head, struct sn_list *n)
+{
+	n->prev = head->prev;
+	n->next = head;
+	head->prev->next = n;
+	head->prev = n;
+}
+static inline void sn_list_del(struct sn_list *n)
+{
+	n->prev->next = n->next;
+	n->next->prev = n->prev;
+	n->next = n->prev = n;
+}
+
+/* ---- netif and ARP ------------------------------------------------------ */
+
+struct sn_netif {
+	struct sn_stack *stack;
+	struct sn_netif *next;
+	const struct sn_netif_ops *ops;
+	void *ctx;
+	uint32_t addr, mask, gateway;
+	uint16_t mtu;
+	uint8_t mac[6];
+	sn_capture_fn capture;
+	void *capture_ctx;
+};
+
+struct sn_arp_pending; /* a frame waiting for resolution, ip/arp.c */
+
+struct sn_arp_entry {
+	struct sn_arp_entry *next; /* hash chain */
+	uint32_t ip;
+	struct sn_netif *netif;
+	uint8_t mac[6];
+	bool resolved, permanent;
+	uint8_t tries;
+	uint8_t npending;
+	uint64_t expires_us;       /* resolved: entry lifetime; pending: next request */
+	struct sn_arp_pending *pending;
+	struct sn_list list;       /* all entries, for the retry/expiry sweep */
+};
+
+#define SN_ARP_BUCKETS 64
+#define SN_ARP_MAX_PENDING 8   /* frames held per unresolved address */
+
+struct sn_arp_table {
+	struct sn_arp_entry *bucket[SN_ARP_BUCKETS];
+	struct sn_list all;
+	size_t count;
+};
+
+/* ---- TCP ---------------------------------------------------------------- */
+
+struct sn_tuple {
+	uint32_t laddr, raddr;
+	uint16_t lport, rport;
+};
+
+/* A listening socket's queues (RFC 9293 3.10.1 passive OPEN, plus the
+ * conventional SYN queue / accept queue split). */
+struct sn_listener {
+	struct sn_list syn_q;     /* children in SYN-RECEIVED */
+	struct sn_list accept_q;  /* children established, not yet accepted */
+	uint32_t syn_len, accept_len;
+	uint32_t backlog;         /* accept queue bound */
+	uint32_t syn_max;         /* SYN queue bound */
+};
+
+/* Flags of a TCB (struct sn_sock). */
+enum {
+	SN_SF_USER_CLOSED = 1u << 0,  /* the handle was released by sn_close/sn_abort */
+	SN_SF_SHUT_RD = 1u << 1,      /* application will not read any more */
+	SN_SF_FIN_QUEUED = 1u << 2,   /* application shut the write side; FIN follows the data */
+	SN_SF_FIN_RCVD = 1u << 3,     /* peer's FIN consumed: end of stream after buffered data */
+	SN_SF_ACK_NOW = 1u << 4,      /* an ACK is owed and must go out at the next flush */
+	SN_SF_PASSIVE = 1u << 5,      /* created by a listener (affects RST in SYN-RECEIVED) */
+	SN_SF_ON_OUTPUT = 1u << 6,    /* linked on stack->output_q */
+	SN_SF_ON_EVENTS = 1u << 7,    /* linked on stack->event_q */
+	SN_SF_IN_HASH = 1u << 8,      /* in the connection table */
+	SN_SF_BOUND = 1u << 9,        /* in the bind table */
+	SN_SF_NODELAY = 1u << 10,     /* TCP_NODELAY */
+	SN_SF_REUSEADDR = 1u << 11,
+	SN_SF_KEEPALIVE = 1u << 12,
+	SN_SF_LINGER = 1u << 13,      /* SO_LINGER on */
+	SN_SF_DEAD = 1u << 14,        /* on the free list; ignore */
+	SN_SF_EVER_CONNECTED = 1u << 15, /* reached ESTABLISHED at some point */
+	SN_SF_CONNECTING = 1u << 16,  /* sn_connect called, outcome not yet reported */
+};
+
+/*
+ * A socket and its TCP control block (RFC 9293 3.3.1) are one object. It is
+ * owned by the application from sn_socket/sn_accept until sn_close/sn_abort,
+ * and by the protocol until it reaches CLOSED or becomes a TIME-WAIT record;
+ * it is freed when both have let go.
+ */
+struct sn_sock {
+	struct sn_stack *stack;
+	uint32_t flags;
+	uint8_t state;              /* enum sn_tcp_state */
+	uint8_t syn_tries;          /* SYN / SYN-ACK transmissions so far */
+	uint8_t rexmt_count;        /* consecutive retransmission timeouts */
+	int so_error;               /* pending error (positive errno), SO_ERROR */
+
+	struct sn_tuple t;
+	struct sn_sock *hash_next;  /* connection table chain */
+	struct sn_sock *bind_next;  /* bind table chain */
+	struct sn_netif *netif;     /* where our segments leave */
+
+	/* Send sequence space, RFC 9293 3.3.1 figure 3. snd_max is the highest
+	 * sequence number sent: after a retransmission timeout snd_nxt goes back
+	 * to snd_una, and ACKs up to snd_max stay acceptable. */
+	uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2;
+	uint32_t max_snd_wnd;       /* largest window the peer offered, RFC 5961 5.2 */
+	uint32_t snd_buf_seq;       /* sequence number of the first byte in snd_buf */
+	/* Receive sequence space. rcv_adv is the right edge we last advertised. */
+	uint32_t irs, rcv_nxt, rcv_adv;
+	uint16_t mss;               /* effective send MSS */
+	uint16_t peer_mss;          /* from the peer's SYN, 536 if absent (RFC 9293 3.7.1) */
+	uint16_t user_mss;          /* TCP_MAXSEG, 0 = from the MTU */
+
+	/* RFC 6298 state (rtt.c). */
+	uint32_t srtt_us, rttvar_us, rto_us;
+	uint32_t total_retrans;
+
+	struct sn_ring snd_buf, rcv_buf;
+	struct sn_timer rexmt_timer;   /* retransmission: SYN, SYN-ACK, data, FIN */
+	struct sn_timer fin2_timer;    /* an orphaned FIN-WAIT-2 connection's lifetime */
+	int linger_sec;
+
+	/* Application side. */
+	sn_event_fn event_fn;
+	void *event_user;
+	unsigned ev_pending;
+	struct sn_list event_link;  /* stack->event_q */
+	struct sn_list output_link; /* stack->output_q */
+
+	/* Listening: the queues. Child: the listener and its queue link. */
+	struct sn_listener *listener;
+	struct sn_sock *parent;
+	struct sn_list child_link;
+	struct sn_list sock_link;   /* stack->socks: every socket, for teardown */
+};
+
+/*
+ * A connection in TIME-WAIT (RFC 9293 3.10.7.4) keeps only what it needs to
+ * answer a retransmitted FIN: the 4-tuple and the two sequence numbers. Every
+ * record lives 2*MSL, so they sit in one FIFO ordered by expiry instead of in
+ * the timing wheel; restarting a record's timer moves it to the tail.
+ */
+struct sn_tw {
+	struct sn_tw *hash_next;
+	struct sn_list fifo;
+	uint64_t expires_us;
+	struct sn_tuple t;
+	uint32_t snd_nxt, rcv_nxt;
+	uint16_t wnd;
+};
+
+struct sn_hash {
+	void **bucket;     /* chains of sn_sock (hash_next) or sn_tw (hash_next) */
+	size_t nbuckets;   /* power of two */
+	size_t count;
+};
+
+#define SN_BIND_BUCKETS 1024
+#define SN_EPHEMERAL_LO 32768
+#define SN_EPHEMERAL_HI 60999
+
+struct sn_stack {
+	struct sn_config cfg;
+	uint64_t now_us;
+	unsigned depth;              /* nesting of sn_input/sn_poll/API processing */
+	struct sn_wheel wheel;
+	struct sn_stats stats;
+	struct sn_rand rng;
+	uint8_t isn_key[16];
+	uint8_t hash_key[16];
+	uint16_t ip_id;
+
+	struct sn_netif *netifs;
+	struct sn_arp_table arp;
+
+	struct sn_hash conns;        /* 4-tuple -> sn_sock */
+	struct sn_hash tws;          /* 4-tuple -> sn_tw */
+	struct sn_list tw_fifo;      /* sn_tw by expiry */
+	struct sn_sock *bind[SN_BIND_BUCKETS]; /* local port -> bound sockets */
+	uint16_t next_ephemeral;
+
+	struct sn_list socks;        /* every socket */
+	struct sn_list event_q;      /* sockets with events to deliver */
+	struct sn_list output_q;     /* sockets with output to send */
+	struct sn_sock *dead;        /* to free at the end of the flush */
+
+	/* RFC 5961 section 7 challenge ACK limit: count in the current second. */
+	uint64_t challenge_window_us;
+	uint32_t challenge_count;
+
+	sn_trace_fn trace_fn;
+	void *trace_ctx;
+
+	uint8_t frame[SN_FRAME_MAX]; /* output frames are built here */
+};
+
+/* ---- stack.c ------------------------------------------------------------- */
+
+void stack_enter(struct sn_stack *st, uint64_t now_us);
+void stack_leave(struct sn_stack *st);
+void stack_trace(struct sn_stack *st, const struct sn_trace_event *ev);
+#define STAT_INC(st, name) ((st)->stats.name++)
+
+/* ---- ip/ ----------------------------------------------------------------- */
+
+void arp_input(struct sn_netif *nif, const uint8_t *pkt, size_t len);
+/* Send an IPv4 packet whose header and payload are at `ip` (len bytes), with
+ * SN_ETH_HLEN bytes of headroom before it. Fills the Ethernet header. */
+void arp_output(struct sn_netif *nif, uint32_t next_hop, uint8_t *ip, size_t len);
+void arp_poll(struct sn_stack *st);
+uint64_t arp_next_deadline(const struct sn_stack *st);
+void arp_free_all(struct sn_stack *st);
+
+void ipv4_input(struct sn_netif *nif, const uint8_t *pkt, size_t len);
+/* Route dst: the netif to leave by and the next hop; NULL if none. */
+struct sn_netif *ipv4_route(struct sn_stack *st, uint32_t dst, uint32_t *next_hop);
+/* Fill the IPv4 header at st->frame + SN_ETH_HLEN for a payload of
+ * payload_len bytes already in place behind it, and send. */
+void ipv4_output(struct sn_stack *st, struct sn_netif *nif, uint32_t src, uint32_t dst,
+                 uint8_t proto, size_t payload_len);
+
+void icmp_input(struct sn_netif *nif, const struct sn_ipv4 *ip, const uint8_t *pkt, size_t len);
+
+/* ---- tcp/ ---------------------------------------------------------------- */
+
+/* tcb.c */
+struct sn_sock *tcb_new(struct sn_stack *st);
+void tcb_set_state(struct sn_sock *s, int state);
+void tcb_hash_insert(struct sn_sock *s);
+void tcb_hash_remove(struct sn_sock *s);
+struct sn_sock *tcb_lookup(struct sn_stack *st, const struct sn_tuple *t);
+int tcb_bind(struct sn_sock *s, uint32_t addr, uint16_t port);
+void tcb_unbind(struct sn_sock *s);
+struct sn_sock *tcb_find_listener(struct sn_stack *st, uint32_t addr, uint16_t port);
+int tcb_pick_ephemeral(struct sn_stack *st, uint32_t laddr, uint16_t *port);
+void tcb_event(struct sn_sock *s, unsigned ev);
+void tcb_want_output(struct sn_sock *s);
+/* Connection is over (CLOSED): leave tables, stop timers, free if nobody holds it. */
+void tcb_close(struct sn_sock *s, int err);
+void tcb_maybe_free(struct sn_sock *s);
+void tcb_free_dead(struct sn_stack *st);
+void tcb_free_all(struct sn_stack *st);
+void tcb_enter_time_wait(struct sn_sock *s, bool ack_fin);
+struct sn_tw *tw_lookup(struct sn_stack *st, const struct sn_tuple *t);
+void tw_restart(struct sn_stack *st, struct sn_tw *tw);
+void tw_expire(struct sn_stack *st);
+void tw_free_all(struct sn_stack *st);
+uint64_t tuple_hash(const struct sn_stack *st, const struct sn_tuple *t);
+
+/* isn.c */
+uint32_t isn_generate(struct sn_stack *st, const struct sn_tuple *t);
+
+/* rtt.c */
+void rtt_init(struct sn_sock *s);
+void rtt_backoff(struct sn_sock *s);
+
+/* input.c */
+void tcp_input(struct sn_netif *nif, const struct sn_ipv4 *ip, const uint8_t *seg, size_t len);
+void tcp_trace_seg(struct sn_stack *st, enum sn_trace_kind kind, const struct sn_sock *s,
+                   uint32_t saddr, uint32_t daddr, const struct sn_tcp *th, uint32_t len,
+                   const char *what);
+
+/* output.c */
+void tcp_output(struct sn_sock *s);
+void tcp_send_ack(struct sn_sock *s);
+void tcp_send_rst(struct sn_sock *s);
+/* Reply with a RST to a segment that has no connection (RFC 9293 3.10.7.1). */
+void tcp_reply_rst(struct sn_stack *st, uint32_t saddr, uint32_t daddr, const struct sn_tcp *th,
+                   size_t payload_len);
+/* Send a bare segment with the given fields on the tuple's route. */
+void tcp_send_raw(struct sn_stack *st, const struct sn_tuple *t, uint32_t seq, uint32_t ack,
+                  uint8_t flags, uint16_t wnd, const struct sn_sock *s);
+uint16_t tcp_rcv_window(struct sn_sock *s);
+uint32_t tcp_send_mss(const struct sn_sock *s);
+bool tcp_challenge_ack_allowed(struct sn_stack *st);
+
+/* timer.c */
+void tcp_timers_init(struct sn_sock *s);
+void tcp_rexmt_arm(struct sn_sock *s);
+void tcp_rexmt_stop(struct sn_sock *s);
+void tcp_timers_stop(struct sn_sock *s);
+void tcp_fin2_arm(struct sn_sock *s);
+
+/* listen.c */
+int listen_start(struct sn_sock *s, int backlog);
+void listen_input(struct sn_sock *ls, const struct sn_ipv4 *ip, const struct sn_tcp *th);
+void listen_child_established(struct sn_sock *child);
+void listen_child_gone(struct sn_sock *child);
+struct sn_sock *listen_accept(struct sn_sock *ls);
+void listen_stop(struct sn_sock *ls);
+
+#endif /* SN_CORE_H */

@@ -1,0 +1,94 @@
+/*
+ * ipv4.c - IPv4 input and output (RFC 791), routing by on-link prefix.
+ *
+ *   sn_input -> ipv4_input -> icmp_input | tcp_input
+ *   tcp_output -> ipv4_output -> arp_output -> netif transmit
+ *
+ * No fragmentation or reassembly: fragments are dropped and counted, and
+ * everything we send has DF set (TCP sizes its segments to the MTU).
+ */
+#include <string.h>
+
+#include "core.h"
+
+struct sn_netif *ipv4_route(struct sn_stack *st, uint32_t dst, uint32_t *next_hop)
+{
+	for (struct sn_netif *n = st->netifs; n; n = n->next) {
+		if ((dst & n->mask) == (n->addr & n->mask)) {
+			*next_hop = dst;
+			return n;
+		}
+	}
+	for (struct sn_netif *n = st->netifs; n; n = n->next) {
+		if (n->gateway) {
+			*next_hop = n->gateway;
+			return n;
+		}
+	}
+	return NULL;
+}
+
+void ipv4_input(struct sn_netif *nif, const uint8_t *pkt, size_t len)
+{
+	struct sn_stack *st = nif->stack;
+	struct sn_ipv4 ip;
+	STAT_INC(st, ip_rx);
+	switch (sn_ipv4_parse(pkt, len, &ip)) {
+	case SN_WIRE_OK:
+		break;
+	case SN_WIRE_BAD_CSUM:
+		STAT_INC(st, ip_drop_csum);
+		return;
+	case SN_WIRE_FRAGMENT:
+		STAT_INC(st, ip_drop_frag);
+		return;
+	default:
+		STAT_INC(st, ip_drop_malformed);
+		return;
+	}
+	if (ip.dst != nif->addr) {
+		STAT_INC(st, ip_drop_not_ours);
+		return;
+	}
+	const uint8_t *payload = pkt + ip.payload_off;
+	switch (ip.proto) {
+	case SN_IPPROTO_TCP:
+		tcp_input(nif, &ip, payload, ip.payload_len);
+		break;
+	case SN_IPPROTO_ICMP:
+		icmp_input(nif, &ip, payload, ip.payload_len);
+		break;
+	default:
+		STAT_INC(st, ip_drop_proto);
+		break;
+	}
+}
+
+void ipv4_output(struct sn_stack *st, struct sn_netif *nif, uint32_t src, uint32_t dst,
+                 uint8_t proto, size_t payload_len)
+{
+	uint32_t hop;
+	struct sn_netif *out = nif;
+	if (!out || (dst & out->mask) != (out->addr & out->mask)) {
+		out = ipv4_route(st, dst, &hop);
+		if (!out) {
+			STAT_INC(st, ip_drop_no_route);
+			return;
+		}
+	} else {
+		hop = dst;
+	}
+	uint8_t *ip = st->frame + SN_ETH_HLEN;
+	struct sn_ipv4 h = {
+		.total_len = (uint16_t)(SN_IPV4_HLEN + payload_len),
+		.id = st->ip_id++,
+		.df = true,
+		.ttl = 64,
+		.proto = proto,
+		.src = src,
+		.dst = dst,
+	};
+	sn_ipv4_emit(ip, SN_IPV4_HLEN, &h);
+	STAT_INC(st, ip_tx);
+	arp_output(out, hop, ip, SN_IPV4_HLEN + payload_len);
+}

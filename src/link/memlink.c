@@ -1,0 +1,494 @@
+/*
+ * memlink.c - two Ethernet endpoints joined in memory, with impairments.
+ *
+ * A frame sent on end i goes through, in this order: a copy, the loss draw,
+ * the direction's rate limiter (serialisation and tail drop), the propagation
+ * delay, the reorder draw, the corruption draw, the in-flight queue, and the
+ * duplication draw. sn_memlink_poll() later hands it to end 1 - i.
+ *
+ * Every random choice comes from one PRNG seeded at creation and the draws are
+ * made in that fixed order, so the same seed and the same sequence of calls
+ * give the same run: a failing simulation can be replayed from its seed.
+ *
+ * Frames in flight sit in a binary min-heap keyed by (arrival time, insertion
+ * sequence number). The sequence number keeps frames that arrive at the same
+ * microsecond in the order they were sent, and it bounds each poll: only frames
+ * queued before the poll began are delivered by it, so two ends that answer
+ * each other with zero delay cannot keep one poll call running forever.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "synack.h"
+#include "util/rand.h"
+
+/* Arrival times saturate here so that no frame is ever due at SN_TIME_NEVER. */
+#define MEMLINK_TIME_MAX (SN_TIME_NEVER - 1)
+
+/* A frame in flight; the bytes follow the header. */
+struct inflight {
+	int to_end;
+	size_t len;
+	uint8_t data[];
+};
+
+struct heap_slot {
+	uint64_t arrival_us;
+	uint64_t seq;
+	struct inflight *frame;
+};
+
+/*
+ * A frame accepted by the rate limiter whose serialisation has not begun yet.
+ * These are the bytes "waiting for the transmitter" that queue_limit_bytes
+ * bounds; a frame on the transmitter no longer counts, as on a NIC whose
+ * qdisc has handed the frame to the hardware.
+ */
+struct waiting {
+	uint64_t start_us;
+	size_t len;
+};
+
+/* One direction of the link: frames sent from one end. */
+struct direction {
+	struct sn_link_impair imp;
+
+	/*
+	 * The transmitter is free at tx_free_us + tx_free_frac / rate_bps. The
+	 * fraction carries the sub-microsecond remainder of each serialisation
+	 * time, so a long burst keeps the configured rate exactly instead of
+	 * drifting by up to a microsecond per frame.
+	 */
+	uint64_t tx_free_us;
+	uint64_t tx_free_frac;
+
+	/* FIFO ring of frames waiting for the transmitter (start times only grow). */
+	struct waiting *wait;
+	size_t wait_cap; /* a power of two, or 0 */
+	size_t wait_head;
+	size_t wait_count;
+	size_t wait_bytes;
+};
+
+/* What sn_memlink_end() hands out as the netif ctx. */
+struct memlink_end {
+	struct sn_memlink *link;
+	int index;
+	sn_deliver_fn deliver;
+	void *deliver_ctx;
+};
+
+struct sn_memlink {
+	struct sn_rand rng;
+	struct memlink_end ends[2];
+	struct direction dir[2]; /* indexed by the sending end */
+
+	sn_link_observer_fn observer;
+	void *observer_ctx;
+
+	struct heap_slot *heap;
+	size_t heap_len;
+	size_t heap_cap;
+	uint64_t next_seq;
+};
+
+static int valid_end(int end)
+{
+	return end == 0 || end == 1;
+}
+
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+	return a > MEMLINK_TIME_MAX - b ? MEMLINK_TIME_MAX : a + b;
+}
+
+static void observe(struct sn_memlink *link, int from_end, enum sn_link_event ev,
+                    const struct inflight *f, uint64_t now_us)
+{
+	if (link->observer)
+		link->observer(link->observer_ctx, from_end, ev, f->data, f->len, now_us);
+}
+
+/* ---- in-flight heap -------------------------------------------------- */
+
+static int slot_before(const struct heap_slot *a, const struct heap_slot *b)
+{
+	if (a->arrival_us != b->arrival_us)
+		return a->arrival_us < b->arrival_us;
+	return a->seq < b->seq;
+}
+
+/* Make room for `extra` more frames, so the pushes that follow cannot fail. */
+static int heap_reserve(struct sn_memlink *link, size_t extra)
+{
+	size_t cap = link->heap_cap ? link->heap_cap : 16;
+	struct heap_slot *h;
+
+	if (link->heap_len + extra <= link->heap_cap)
+		return 0;
+	while (cap < link->heap_len + extra) {
+		if (cap > SIZE_MAX / 2 / sizeof(*h))
+			return -ENOMEM;
+		cap *= 2;
+	}
+	h = realloc(link->heap, cap * sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	link->heap = h;
+	link->heap_cap = cap;
+	return 0;
+}
+
+/* Caller has reserved space. */
+static void heap_push(struct sn_memlink *link, struct inflight *f, uint64_t arrival_us)
+{
+	struct heap_slot *h = link->heap;
+	struct heap_slot s = { arrival_us, link->next_seq++, f };
+	size_t i = link->heap_len++;
+
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+
+		if (!slot_before(&s, &h[parent]))
+			break;
+		h[i] = h[parent];
+		i = parent;
+	}
+	h[i] = s;
+}
+
+static struct heap_slot heap_pop(struct sn_memlink *link)
+{
+	struct heap_slot *h = link->heap;
+	struct heap_slot top = h[0];
+	struct heap_slot last = h[--link->heap_len];
+	size_t n = link->heap_len;
+	size_t i = 0;
+
+	for (;;) {
+		size_t child = 2 * i + 1;
+
+		if (child >= n)
+			break;
+		if (child + 1 < n && slot_before(&h[child + 1], &h[child]))
+			child++;
+		if (!slot_before(&h[child], &last))
+			break;
+		h[i] = h[child];
+		i = child;
+	}
+	if (n > 0)
+		h[i] = last;
+	return top;
+}
+
+/* ---- rate limiter ---------------------------------------------------- */
+
+static void wait_expire(struct direction *d, uint64_t now_us)
+{
+	while (d->wait_count && d->wait[d->wait_head].start_us <= now_us) {
+		d->wait_bytes -= d->wait[d->wait_head].len;
+		d->wait_head = (d->wait_head + 1) & (d->wait_cap - 1);
+		d->wait_count--;
+	}
+}
+
+static int wait_reserve(struct direction *d)
+{
+	size_t cap = d->wait_cap ? d->wait_cap * 2 : 16;
+	struct waiting *w;
+
+	if (d->wait_count < d->wait_cap)
+		return 0;
+	if (cap > SIZE_MAX / sizeof(*w))
+		return -ENOMEM;
+	w = malloc(cap * sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	/* Unroll the old ring so the entries start at index 0. */
+	for (size_t i = 0; i < d->wait_count; i++)
+		w[i] = d->wait[(d->wait_head + i) & (d->wait_cap - 1)];
+	free(d->wait);
+	d->wait = w;
+	d->wait_cap = cap;
+	d->wait_head = 0;
+	return 0;
+}
+
+/*
+ * Where the transmitter stands for a frame of len bytes offered at now_us:
+ * when it would start (rounded up to a microsecond), when its last bit
+ * would leave, and the transmitter state that accepting it would leave behind.
+ */
+struct tx_plan {
+	uint64_t start_us;
+	uint64_t depart_us;
+	uint64_t free_us;
+	uint64_t free_frac;
+};
+
+static struct tx_plan tx_plan(const struct direction *d, size_t len, uint64_t now_us)
+{
+	uint64_t rate = d->imp.rate_bps;
+	uint64_t bit_us = (uint64_t)len * 8 * 1000000; /* len is bounded by the caller */
+	uint64_t whole = bit_us / rate;
+	uint64_t part = bit_us % rate;
+	struct tx_plan p;
+
+	if (d->tx_free_us > now_us || (d->tx_free_us == now_us && d->tx_free_frac)) {
+		/* Busy: start where the previous frame ends, fraction and all. */
+		p.start_us = d->tx_free_us + (d->tx_free_frac != 0);
+		p.free_us = d->tx_free_us;
+		p.free_frac = d->tx_free_frac;
+	} else {
+		p.start_us = now_us;
+		p.free_us = now_us;
+		p.free_frac = 0;
+	}
+	/* free_frac + part may reach rate; compare without overflowing. */
+	if (part >= rate - p.free_frac) {
+		p.free_frac = part - (rate - p.free_frac);
+		whole++;
+	} else {
+		p.free_frac += part;
+	}
+	p.free_us = add_sat(p.free_us, whole);
+	/* Never deliver early: a frame whose last bit leaves at 10.3 µs departs at 11. */
+	p.depart_us = add_sat(p.free_us, p.free_frac != 0);
+	return p;
+}
+
+/* ---- public API ------------------------------------------------------ */
+
+struct sn_memlink *sn_memlink_new(uint64_t seed)
+{
+	struct sn_memlink *link = calloc(1, sizeof(*link));
+
+	if (!link)
+		return NULL;
+	sn_rand_seed(&link->rng, seed);
+	for (int i = 0; i < 2; i++) {
+		link->ends[i].link = link;
+		link->ends[i].index = i;
+	}
+	return link;
+}
+
+void sn_memlink_free(struct sn_memlink *link)
+{
+	if (!link)
+		return;
+	for (size_t i = 0; i < link->heap_len; i++)
+		free(link->heap[i].frame);
+	free(link->heap);
+	for (int i = 0; i < 2; i++)
+		free(link->dir[i].wait);
+	free(link);
+}
+
+void *sn_memlink_end(struct sn_memlink *link, int end)
+{
+	if (!link || !valid_end(end))
+		return NULL;
+	return &link->ends[end];
+}
+
+void sn_memlink_set_deliver(struct sn_memlink *link, int end, sn_deliver_fn fn, void *ctx)
+{
+	if (!link || !valid_end(end))
+		return;
+	link->ends[end].deliver = fn;
+	link->ends[end].deliver_ctx = ctx;
+}
+
+void sn_memlink_set_impair(struct sn_memlink *link, int from_end,
+                           const struct sn_link_impair *imp)
+{
+	struct direction *d;
+
+	if (!link || !valid_end(from_end))
+		return;
+	d = &link->dir[from_end];
+	/*
+	 * The carried fraction is in units of the old rate; round it up to a
+	 * whole microsecond rather than reinterpret it.
+	 */
+	if (d->tx_free_frac) {
+		d->tx_free_us = add_sat(d->tx_free_us, 1);
+		d->tx_free_frac = 0;
+	}
+	if (imp)
+		d->imp = *imp;
+	else
+		memset(&d->imp, 0, sizeof(d->imp));
+}
+
+void sn_memlink_set_observer(struct sn_memlink *link, sn_link_observer_fn fn, void *ctx)
+{
+	if (!link)
+		return;
+	link->observer = fn;
+	link->observer_ctx = ctx;
+}
+
+static struct inflight *frame_new(int to_end, const void *data, size_t len)
+{
+	struct inflight *f = malloc(sizeof(*f) + len);
+
+	if (!f)
+		return NULL;
+	f->to_end = to_end;
+	f->len = len;
+	if (len)
+		memcpy(f->data, data, len);
+	return f;
+}
+
+static int memlink_transmit(void *ctx, const void *frame, size_t len, uint64_t now_us)
+{
+	struct memlink_end *end = ctx;
+	struct sn_memlink *link;
+	struct direction *d;
+	struct inflight *f, *copy;
+	struct tx_plan plan = { 0 };
+	uint64_t arrival_us;
+	int from, waits = 0;
+
+	if (!end || (!frame && len))
+		return -EINVAL;
+	/*
+	 * Keeps len * 8e6 (the serialisation time in bit-microseconds) inside
+	 * 64 bits and the corruption index inside sn_rand_below's range; no
+	 * Ethernet frame comes anywhere near.
+	 */
+	if (len > UINT32_MAX)
+		return -EMSGSIZE;
+	link = end->link;
+	from = end->index;
+	d = &link->dir[from];
+
+	f = frame_new(1 - from, frame, len);
+	if (!f)
+		return -ENOMEM;
+
+	/* A lossy wire is not a send error: report success, as a NIC would. */
+	if (sn_rand_ppm(&link->rng, d->imp.loss_ppm)) {
+		observe(link, from, SN_LINK_LOST, f, now_us);
+		free(f);
+		return 0;
+	}
+
+	arrival_us = now_us;
+	if (d->imp.rate_bps) {
+		plan = tx_plan(d, len, now_us);
+		wait_expire(d, now_us);
+		if (d->imp.queue_limit_bytes &&
+		    d->wait_bytes + len > d->imp.queue_limit_bytes) {
+			observe(link, from, SN_LINK_QDROP, f, now_us);
+			free(f);
+			return 0;
+		}
+		waits = plan.start_us > now_us;
+		if (waits && wait_reserve(d)) {
+			free(f);
+			return -ENOMEM;
+		}
+		arrival_us = plan.depart_us;
+	}
+	/* Room for the frame and a possible duplicate, before anything is committed. */
+	if (heap_reserve(link, 2)) {
+		free(f);
+		return -ENOMEM;
+	}
+	if (d->imp.rate_bps) {
+		d->tx_free_us = plan.free_us;
+		d->tx_free_frac = plan.free_frac;
+		if (waits) {
+			size_t tail = (d->wait_head + d->wait_count) & (d->wait_cap - 1);
+
+			d->wait[tail].start_us = plan.start_us;
+			d->wait[tail].len = len;
+			d->wait_count++;
+			d->wait_bytes += len;
+		}
+	}
+
+	arrival_us = add_sat(arrival_us, d->imp.delay_us);
+	if (sn_rand_ppm(&link->rng, d->imp.reorder_ppm)) {
+		arrival_us = add_sat(arrival_us, d->imp.reorder_delay_us);
+		observe(link, from, SN_LINK_REORDER, f, now_us);
+	}
+	if (sn_rand_ppm(&link->rng, d->imp.corrupt_ppm) && len) {
+		uint32_t at = sn_rand_below(&link->rng, (uint32_t)len);
+
+		/* Adding 1..255 modulo 256 always yields a different byte. */
+		f->data[at] = (uint8_t)(f->data[at] + 1 + sn_rand_below(&link->rng, 255));
+		observe(link, from, SN_LINK_CORRUPT, f, now_us);
+	}
+	heap_push(link, f, arrival_us);
+	observe(link, from, SN_LINK_SENT, f, now_us);
+
+	if (sn_rand_ppm(&link->rng, d->imp.dup_ppm)) {
+		/*
+		 * The original is already on its way, so running out of memory
+		 * here only loses the copy; it is not a send error.
+		 */
+		copy = frame_new(f->to_end, f->data, f->len);
+		if (copy) {
+			heap_push(link, copy, arrival_us);
+			observe(link, from, SN_LINK_DUP, copy, now_us);
+		}
+	}
+	return 0;
+}
+
+static const struct sn_netif_ops memlink_ops = {
+	.transmit = memlink_transmit,
+};
+
+const struct sn_netif_ops *sn_memlink_ops(void)
+{
+	return &memlink_ops;
+}
+
+size_t sn_memlink_poll(struct sn_memlink *link, uint64_t now_us)
+{
+	uint64_t seq_limit;
+	size_t delivered = 0;
+
+	if (!link)
+		return 0;
+	/*
+	 * Frames queued from here on, by the deliver functions we call, wait for
+	 * the next poll; otherwise zero-delay echoes would never let us return.
+	 */
+	seq_limit = link->next_seq;
+	while (link->heap_len && link->heap[0].arrival_us <= now_us &&
+	       link->heap[0].seq < seq_limit) {
+		/* Pop first: the deliver function may transmit and grow the heap. */
+		struct heap_slot s = heap_pop(link);
+		struct inflight *f = s.frame;
+		struct memlink_end *to = &link->ends[f->to_end];
+
+		if (to->deliver) {
+			observe(link, 1 - f->to_end, SN_LINK_DELIVERED, f, now_us);
+			to->deliver(to->deliver_ctx, f->data, f->len, now_us);
+			delivered++;
+		}
+		free(f);
+	}
+	return delivered;
+}
+
+uint64_t sn_memlink_next_deadline(const struct sn_memlink *link)
+{
+	if (!link || !link->heap_len)
+		return SN_TIME_NEVER;
+	return link->heap[0].arrival_us;
+}
+
+size_t sn_memlink_in_flight(const struct sn_memlink *link)
+{
+	return link ? link->heap_len : 0;
+}

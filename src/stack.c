@@ -1,0 +1,296 @@
+/*
+ * stack.c - the stack object and the three calls that drive it.
+ *
+ *   sn_input  -> ethernet dispatch -> arp_input | ipv4_input -> ...
+ *   sn_poll   -> timers (wheel, TIME-WAIT FIFO, ARP)
+ *   both      -> stack_leave: deliver events, send queued output, free the dead
+ *
+ * Every entry from outside goes through stack_enter/stack_leave, so that the
+ * application's callbacks run only after protocol processing is finished and
+ * output caused by them leaves in the same call.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "core.h"
+
+void sn_config_init(struct sn_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->msl_ms = 30000;
+	cfg->syn_retries = 6;
+	cfg->synack_retries = 5;
+	cfg->data_retries = 15;
+	cfg->fin_wait2_timeout_ms = 60000;
+	cfg->initial_rto_ms = 1000;
+	cfg->min_rto_ms = 1000;
+	cfg->max_rto_ms = 120000;
+	cfg->rcvbuf = 65535;
+	cfg->sndbuf = 65536;
+	cfg->syn_backlog_max = 256;
+	cfg->challenge_ack_per_sec = 1000;
+	cfg->arp_timeout_ms = 60000;
+	cfg->arp_retry_ms = 1000;
+	cfg->arp_max_tries = 3;
+}
+
+static void fill_random(void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	while (len > 0) {
+		ssize_t n = getrandom(p, len, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			/* No kernel entropy source: a fixed key is worse than none
+			 * only for ISN secrecy; say so loudly rather than fail. */
+			memset(p, 0x5a, len);
+			return;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+static int hash_init(struct sn_hash *h, size_t n)
+{
+	h->bucket = calloc(n, sizeof(void *));
+	h->nbuckets = n;
+	h->count = 0;
+	return h->bucket ? 0 : -ENOMEM;
+}
+
+struct sn_stack *sn_stack_new(const struct sn_config *cfg)
+{
+	struct sn_stack *st = calloc(1, sizeof(*st));
+	if (!st)
+		return NULL;
+	if (cfg)
+		st->cfg = *cfg;
+	else
+		sn_config_init(&st->cfg);
+	if (st->cfg.min_rto_ms == 0)
+		st->cfg.min_rto_ms = 1;
+	if (st->cfg.max_rto_ms < st->cfg.min_rto_ms)
+		st->cfg.max_rto_ms = st->cfg.min_rto_ms;
+
+	if (st->cfg.isn_key_set)
+		memcpy(st->isn_key, st->cfg.isn_key, sizeof(st->isn_key));
+	else
+		fill_random(st->isn_key, sizeof(st->isn_key));
+	uint64_t seed = st->cfg.random_seed;
+	if (seed == 0)
+		fill_random(&seed, sizeof(seed));
+	sn_rand_seed(&st->rng, seed);
+	for (size_t i = 0; i < sizeof(st->hash_key); i += 8) {
+		uint64_t r = sn_rand_next(&st->rng);
+		memcpy(st->hash_key + i, &r, 8);
+	}
+	st->ip_id = (uint16_t)sn_rand_next(&st->rng);
+	st->next_ephemeral = (uint16_t)(SN_EPHEMERAL_LO +
+	                                sn_rand_below(&st->rng, SN_EPHEMERAL_HI - SN_EPHEMERAL_LO + 1));
+
+	sn_wheel_init(&st->wheel, 0);
+	sn_list_init(&st->arp.all);
+	sn_list_init(&st->tw_fifo);
+	sn_list_init(&st->socks);
+	sn_list_init(&st->event_q);
+	sn_list_init(&st->output_q);
+	if (hash_init(&st->conns, 256) || hash_init(&st->tws, 256)) {
+		free(st->conns.bucket);
+		free(st->tws.bucket);
+		free(st);
+		return NULL;
+	}
+	return st;
+}
+
+void sn_stack_free(struct sn_stack *st)
+{
+	if (!st)
+		return;
+	tcb_free_all(st);
+	tw_free_all(st);
+	arp_free_all(st);
+	while (st->netifs) {
+		struct sn_netif *n = st->netifs;
+		st->netifs = n->next;
+		free(n);
+	}
+	free(st->conns.bucket);
+	free(st->tws.bucket);
+	free(st);
+}
+
+struct sn_netif *sn_netif_add(struct sn_stack *st, const struct sn_netif_ops *ops, void *ctx,
+                              const struct sn_netif_config *cfg, int *err)
+{
+	int e = 0;
+	struct sn_netif *n = NULL;
+	if (!st || !ops || !ops->transmit || !cfg || cfg->prefix_len > 32 || cfg->mtu < 68) {
+		e = -EINVAL;
+		goto out;
+	}
+	n = calloc(1, sizeof(*n));
+	if (!n) {
+		e = -ENOMEM;
+		goto out;
+	}
+	n->stack = st;
+	n->ops = ops;
+	n->ctx = ctx;
+	n->addr = ntohl(cfg->addr.s_addr);
+	n->mask = cfg->prefix_len ? ~0u << (32 - cfg->prefix_len) : 0;
+	n->gateway = ntohl(cfg->gateway.s_addr);
+	n->mtu = cfg->mtu;
+	memcpy(n->mac, cfg->mac, 6);
+	/* Append, so the first netif added is the first route tried. */
+	struct sn_netif **pp = &st->netifs;
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = n;
+out:
+	if (err)
+		*err = e;
+	return n;
+}
+
+void sn_netif_set_capture(struct sn_netif *nif, sn_capture_fn fn, void *ctx)
+{
+	nif->capture = fn;
+	nif->capture_ctx = ctx;
+}
+
+void stack_trace(struct sn_stack *st, const struct sn_trace_event *ev)
+{
+	if (st->trace_fn)
+		st->trace_fn(ev, st->trace_ctx);
+}
+
+void sn_set_trace(struct sn_stack *st, sn_trace_fn fn, void *ctx)
+{
+	st->trace_fn = fn;
+	st->trace_ctx = ctx;
+}
+
+void sn_stats(const struct sn_stack *st, struct sn_stats *out)
+{
+	*out = st->stats;
+	out->tcp_curr_tw = st->tws.count;
+}
+
+void stack_enter(struct sn_stack *st, uint64_t now_us)
+{
+	/* The clock must not go backwards; if a caller's does, hold it still. */
+	if (now_us > st->now_us)
+		st->now_us = now_us;
+	st->depth++;
+}
+
+/*
+ * Leaving the outermost call: deliver events, then send what is owed. A
+ * callback may queue more output or cause more events (an accept followed by
+ * a send), so repeat until both queues are empty. Finally free sockets that
+ * both the application and the protocol have let go.
+ */
+void stack_leave(struct sn_stack *st)
+{
+	if (st->depth > 1) {
+		st->depth--;
+		return;
+	}
+	for (;;) {
+		if (!sn_list_empty(&st->event_q)) {
+			struct sn_sock *s = SN_CONTAINER_OF(st->event_q.next, struct sn_sock, event_link);
+			sn_list_del(&s->event_link);
+			s->flags &= ~SN_SF_ON_EVENTS;
+			unsigned ev = s->ev_pending;
+			s->ev_pending = 0;
+			if (ev && s->event_fn && !(s->flags & (SN_SF_USER_CLOSED | SN_SF_DEAD)))
+				s->event_fn(s, ev, s->event_user);
+			continue;
+		}
+		if (!sn_list_empty(&st->output_q)) {
+			struct sn_sock *s = SN_CONTAINER_OF(st->output_q.next, struct sn_sock, output_link);
+			sn_list_del(&s->output_link);
+			s->flags &= ~SN_SF_ON_OUTPUT;
+			if (!(s->flags & SN_SF_DEAD))
+				tcp_output(s);
+			continue;
+		}
+		break;
+	}
+	tcb_free_dead(st);
+	st->depth--;
+}
+
+void sn_input(struct sn_stack *st, struct sn_netif *nif, const void *frame, size_t len,
+              uint64_t now_us)
+{
+	stack_enter(st, now_us);
+	if (nif->capture)
+		nif->capture(nif->capture_ctx, SN_DIR_IN, frame, len, st->now_us);
+	STAT_INC(st, eth_rx);
+
+	struct sn_eth eth;
+	if (sn_eth_parse(frame, len, &eth) != SN_WIRE_OK) {
+		STAT_INC(st, eth_drop_short);
+		goto out;
+	}
+	static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	if (memcmp(eth.dst, nif->mac, 6) != 0 && memcmp(eth.dst, bcast, 6) != 0) {
+		STAT_INC(st, eth_drop_dst);
+		goto out;
+	}
+	const uint8_t *payload = (const uint8_t *)frame + SN_ETH_HLEN;
+	size_t plen = len - SN_ETH_HLEN;
+	switch (eth.type) {
+	case SN_ETHERTYPE_IPV4:
+		ipv4_input(nif, payload, plen);
+		break;
+	case SN_ETHERTYPE_ARP:
+		arp_input(nif, payload, plen);
+		break;
+	default:
+		STAT_INC(st, eth_drop_type);
+		break;
+	}
+out:
+	stack_leave(st);
+}
+
+void sn_poll(struct sn_stack *st, uint64_t now_us)
+{
+	stack_enter(st, now_us);
+	sn_wheel_advance(&st->wheel, st->now_us);
+	tw_expire(st);
+	arp_poll(st);
+	stack_leave(st);
+}
+
+uint64_t sn_next_deadline(const struct sn_stack *st)
+{
+	if (!sn_list_empty(&st->output_q) || !sn_list_empty(&st->event_q))
+		return 0;
+	uint64_t d = sn_wheel_next_deadline(&st->wheel);
+	if (!sn_list_empty(&st->tw_fifo)) {
+		const struct sn_tw *tw = SN_CONTAINER_OF(st->tw_fifo.next, struct sn_tw, fifo);
+		if (tw->expires_us < d)
+			d = tw->expires_us;
+	}
+	uint64_t a = arp_next_deadline(st);
+	return a < d ? a : d;
+}
+
+const char *sn_state_name(int state)
+{
+	static const char *const names[SN_NUM_STATES] = {
+		"CLOSED",     "LISTEN",     "SYN_SENT",   "SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1",
+		"FIN_WAIT_2", "CLOSE_WAIT", "CLOSING",    "LAST_ACK",     "TIME_WAIT",
+	};
+	if (state < 0 || state >= SN_NUM_STATES)
+		return "?";
+	return names[state];
+}

@@ -1,0 +1,571 @@
+/*
+ * input.c - segment arrival, RFC 9293 section 3.10.7, in its order of checks.
+ *
+ *   ipv4_input -> tcp_input -> demultiplex:
+ *        connection table -> syn_sent_input (3.10.7.3)
+ *                          | sync_input (3.10.7.4: seq, RST, SYN, ACK, text, FIN)
+ *        TIME-WAIT record  -> tw_input
+ *        listener          -> listen_input (listen.c, 3.10.7.2)
+ *        nothing           -> tcp_reply_rst (3.10.7.1)
+ *
+ * The segment is parsed once into a struct sn_tcp and passed down; nothing
+ * here reads header bytes. Replies are not sent from the middle of processing:
+ * processing marks an ACK as owed (tcp_send_ack) and the stack sends it when
+ * the whole segment, and any application callback it caused, is done, so that
+ * a reply written by the application carries the ACK.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "core.h"
+#include "tcp/seq.h"
+
+static void trace_drop(struct sn_sock *s, const char *why)
+{
+	struct sn_stack *st = s->stack;
+	if (!st->trace_fn)
+		return;
+	struct sn_trace_event ev = {
+		.kind = SN_TRACE_DROP, .now_us = st->now_us, .sock = s, .what = why,
+	};
+	stack_trace(st, &ev);
+}
+
+static void drop_bad(struct sn_sock *s, const char *why)
+{
+	STAT_INC(s->stack, tcp_drop_bad_seg);
+	trace_drop(s, why);
+}
+
+/* RFC 5961 section 7: at most challenge_ack_per_sec challenge ACKs a second,
+ * stack-wide, so an attacker cannot use them as an amplifier. */
+bool tcp_challenge_ack_allowed(struct sn_stack *st)
+{
+	if (st->now_us - st->challenge_window_us >= 1000000) {
+		st->challenge_window_us = st->now_us;
+		st->challenge_count = 0;
+	}
+	if (st->challenge_count >= st->cfg.challenge_ack_per_sec)
+		return false;
+	st->challenge_count++;
+	return true;
+}
+
+static void challenge_ack(struct sn_sock *s)
+{
+	struct sn_stack *st = s->stack;
+	if (tcp_challenge_ack_allowed(st)) {
+		STAT_INC(st, tcp_challenge_ack);
+		tcp_send_ack(s);
+	} else {
+		STAT_INC(st, tcp_challenge_ack_limited);
+	}
+}
+
+/* Octets of sequence space a segment occupies: data, plus one each for SYN and FIN. */
+static uint32_t seg_seqlen(const struct sn_tcp *th, size_t len)
+{
+	return (uint32_t)len + !!(th->flags & SN_TH_SYN) + !!(th->flags & SN_TH_FIN);
+}
+
+/* The receive window used for the acceptability test: what we have offered. */
+static uint32_t rcv_wnd(const struct sn_sock *s)
+{
+	return sn_seq_gt(s->rcv_adv, s->rcv_nxt) ? s->rcv_adv - s->rcv_nxt : 0;
+}
+
+/* RFC 9293 3.10.7.4, first check: the four cases of segment acceptability. */
+static bool seq_acceptable(uint32_t seq, uint32_t seglen, uint32_t rcv_nxt, uint32_t wnd)
+{
+	if (seglen == 0) {
+		if (wnd == 0)
+			return seq == rcv_nxt;
+		return sn_seq_in(seq, rcv_nxt, rcv_nxt + wnd);
+	}
+	if (wnd == 0)
+		return false;
+	return sn_seq_in(seq, rcv_nxt, rcv_nxt + wnd) ||
+	       sn_seq_in(seq + seglen - 1, rcv_nxt, rcv_nxt + wnd);
+}
+
+static void update_window(struct sn_sock *s, const struct sn_tcp *th)
+{
+	/* RFC 9293 3.10.7.4 fifth check: only a segment newer than the one that
+	 * last set the window may change it, so reordered segments cannot. */
+	if (sn_seq_lt(s->snd_wl1, th->seq) ||
+	    (s->snd_wl1 == th->seq && sn_seq_leq(s->snd_wl2, th->ack))) {
+		bool opened = th->wnd > s->snd_wnd;
+		s->snd_wnd = th->wnd;
+		s->snd_wl1 = th->seq;
+		s->snd_wl2 = th->ack;
+		if (s->snd_wnd > s->max_snd_wnd)
+			s->max_snd_wnd = s->snd_wnd;
+		if (opened)
+			tcb_want_output(s);
+	}
+}
+
+/* New data acknowledged: SND.UNA moves to ack. */
+static void ack_advance(struct sn_sock *s, uint32_t ack)
+{
+	if (sn_seq_gt(ack, s->snd_buf_seq)) {
+		uint32_t n = ack - s->snd_buf_seq;
+		uint32_t used = sn_ring_used(&s->snd_buf);
+		if (n > used)
+			n = used; /* the rest acknowledges our FIN */
+		if (n > 0) {
+			sn_ring_discard(&s->snd_buf, n);
+			s->snd_buf_seq += n;
+			if (!(s->flags & SN_SF_FIN_QUEUED))
+				tcb_event(s, SN_EV_WRITABLE);
+		}
+	}
+	s->snd_una = ack;
+	if (sn_seq_lt(s->snd_nxt, s->snd_una))
+		s->snd_nxt = s->snd_una;
+	s->rexmt_count = 0;
+	/* RFC 6298 5.2 and 5.3. */
+	if (s->snd_una == s->snd_max)
+		tcp_rexmt_stop(s);
+	else
+		tcp_rexmt_arm(s);
+	/* More may fit in the window now. */
+	if (sn_ring_used(&s->snd_buf) > 0 || (s->flags & SN_SF_FIN_QUEUED))
+		tcb_want_output(s);
+}
+
+/* Has the peer acknowledged our FIN? */
+static bool fin_acked(const struct sn_sock *s)
+{
+	return (s->flags & SN_SF_FIN_QUEUED) && sn_ring_used(&s->snd_buf) == 0 &&
+	       s->snd_una == s->snd_buf_seq + 1;
+}
+
+static void established(struct sn_sock *s, const struct sn_tcp *th)
+{
+	s->snd_wnd = th->wnd;
+	s->snd_wl1 = th->seq;
+	s->snd_wl2 = th->ack;
+	s->max_snd_wnd = th->wnd;
+	tcb_set_state(s, SN_ESTABLISHED);
+}
+
+/* RFC 9293 3.10.7.3: SYN-SENT. */
+static void syn_sent_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t *data,
+                           size_t len)
+{
+	struct sn_stack *st = s->stack;
+	bool ack_ok = false;
+
+	/* First, the ACK bit: it must acknowledge our SYN and nothing more. */
+	if (th->flags & SN_TH_ACK) {
+		if (sn_seq_leq(th->ack, s->iss) || sn_seq_gt(th->ack, s->snd_max)) {
+			if (!(th->flags & SN_TH_RST))
+				tcp_send_raw(st, &s->t, th->ack, 0, SN_TH_RST, 0, s);
+			drop_bad(s, "ACK of something we never sent");
+			return;
+		}
+		ack_ok = true;
+	}
+
+	/* Second, RST: believed only if it acknowledges our SYN (RFC 5961 3.2
+	 * applied to SYN-SENT). */
+	if (th->flags & SN_TH_RST) {
+		if (!ack_ok) {
+			drop_bad(s, "RST without an acceptable ACK");
+			return;
+		}
+		STAT_INC(st, tcp_rst_rx);
+		STAT_INC(st, tcp_attempt_fails);
+		tcb_close(s, ECONNREFUSED);
+		return;
+	}
+
+	/* Fourth, SYN. */
+	if (!(th->flags & SN_TH_SYN)) {
+		drop_bad(s, "neither SYN nor RST in SYN-SENT");
+		return;
+	}
+	s->irs = th->seq;
+	s->rcv_nxt = th->seq + 1;
+	s->peer_mss = th->opts.has_mss ? th->opts.mss : 0;
+
+	if (ack_ok) {
+		/* Our SYN is acknowledged: ESTABLISHED, and ACK their SYN. */
+		s->snd_una = th->ack;
+		tcp_rexmt_stop(s);
+		s->rexmt_count = 0;
+		established(s, th);
+		s->flags &= ~SN_SF_CONNECTING;
+		tcb_event(s, SN_EV_CONNECTED | SN_EV_WRITABLE);
+		tcp_send_ack(s);
+		/* Data on a SYN-ACK is rare but legal: keep it if it fits. */
+		if (len > 0) {
+			long n = sn_ring_write(&s->rcv_buf, data, len);
+			if (n > 0) {
+				s->rcv_nxt += (uint32_t)n;
+				tcb_event(s, SN_EV_READABLE);
+			}
+		}
+		return;
+	}
+
+	/* A SYN without ACK: simultaneous open (RFC 9293 3.5 figure 7). Answer
+	 * with <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>; the retransmission timer
+	 * already running for our SYN now guards the SYN-ACK. */
+	s->snd_wnd = th->wnd;
+	s->snd_wl1 = th->seq;
+	s->max_snd_wnd = th->wnd;
+	tcb_set_state(s, SN_SYN_RECEIVED);
+	s->snd_nxt = s->iss;
+	s->syn_tries = 0;
+	tcb_want_output(s);
+}
+
+/* RFC 9293 3.10.7.4, for SYN-RECEIVED and every synchronized state. */
+static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t *data,
+                       size_t len)
+{
+	struct sn_stack *st = s->stack;
+	uint8_t flags = th->flags;
+	uint32_t seq = th->seq;
+
+	if (s->state == SN_SYN_RECEIVED && (flags & SN_TH_SYN) && !(flags & SN_TH_ACK) &&
+	    seq == s->irs) {
+		/* The peer's SYN again: our SYN-ACK was lost or is late. Resend it
+		 * now rather than wait for our timer. */
+		tcp_send_ack(s);
+		return;
+	}
+
+	/* Simultaneous open, the peer's SYN-ACK while we are in SYN-RECEIVED. By
+	 * the letter of the first check its SYN octet is old (it sits at IRS, below
+	 * RCV.NXT), which would cost an extra ACK each way; like Linux, accept it
+	 * as the acknowledgement of our SYN so the open takes four segments. */
+	bool simopen_synack = s->state == SN_SYN_RECEIVED && !(s->flags & SN_SF_PASSIVE) &&
+	                      (flags & (SN_TH_SYN | SN_TH_ACK)) == (SN_TH_SYN | SN_TH_ACK) &&
+	                      seq == s->irs && th->ack == s->snd_max && len == 0;
+	if (simopen_synack) {
+		flags &= (uint8_t)~SN_TH_SYN;
+		seq = s->irs + 1;
+	}
+
+	/* First: sequence number check. */
+	uint32_t wnd = rcv_wnd(s);
+	uint32_t seglen = (uint32_t)len + !!(flags & SN_TH_SYN) + !!(flags & SN_TH_FIN);
+	if (!seq_acceptable(seq, seglen, s->rcv_nxt, wnd)) {
+		if (wnd == 0 && seq == s->rcv_nxt) {
+			/* A zero window still takes ACKs, URGs and RSTs: process the
+			 * control part, drop the text (3.10.7.4). */
+			len = 0;
+			flags &= (uint8_t)~SN_TH_FIN;
+			tcp_send_ack(s);
+		} else {
+			if (!(flags & SN_TH_RST))
+				tcp_send_ack(s);
+			drop_bad(s, "not in the receive window");
+			return;
+		}
+	}
+
+	/* Second: RST. RFC 5961 3.2: only an exact match on RCV.NXT resets; any
+	 * other in-window RST may be a blind attack and gets a challenge ACK. */
+	if (flags & SN_TH_RST) {
+		if (seq != s->rcv_nxt) {
+			challenge_ack(s);
+			return;
+		}
+		STAT_INC(st, tcp_rst_rx);
+		switch (s->state) {
+		case SN_SYN_RECEIVED:
+			if (s->flags & SN_SF_PASSIVE) {
+				/* Return to LISTEN: the listener simply forgets this one. */
+				tcb_close(s, 0);
+			} else {
+				STAT_INC(st, tcp_attempt_fails);
+				tcb_close(s, ECONNREFUSED);
+			}
+			return;
+		case SN_ESTABLISHED:
+		case SN_CLOSE_WAIT:
+			STAT_INC(st, tcp_estab_resets);
+			tcb_close(s, ECONNRESET);
+			return;
+		case SN_FIN_WAIT_1:
+		case SN_FIN_WAIT_2:
+			tcb_close(s, ECONNRESET);
+			return;
+		default: /* CLOSING, LAST_ACK */
+			tcb_close(s, 0);
+			return;
+		}
+	}
+
+	/* Third (security) does not apply: no IP security options. */
+
+	/* Fourth: SYN. RFC 5961 4.2: in a synchronized state, whatever its
+	 * sequence number, answer with a challenge ACK. */
+	if (flags & SN_TH_SYN) {
+		if (s->state == SN_SYN_RECEIVED && (s->flags & SN_SF_PASSIVE)) {
+			tcb_close(s, 0); /* 3.10.7.4: return to LISTEN */
+			return;
+		}
+		challenge_ack(s);
+		return;
+	}
+
+	/* Fifth: ACK. Without it the segment is dropped. */
+	if (!(flags & SN_TH_ACK)) {
+		drop_bad(s, "no ACK bit");
+		return;
+	}
+	if (s->state == SN_SYN_RECEIVED) {
+		if (!sn_seq_gt(th->ack, s->snd_una) || sn_seq_gt(th->ack, s->snd_max)) {
+			tcp_send_raw(st, &s->t, th->ack, 0, SN_TH_RST, 0, s);
+			drop_bad(s, "unacceptable ACK in SYN-RECEIVED");
+			return;
+		}
+		if ((s->flags & SN_SF_PASSIVE) && s->parent &&
+		    s->parent->listener->accept_len >= s->parent->listener->backlog) {
+			/* Nowhere to put it: ignore the ACK and stay half-open; the
+			 * SYN-ACK timer will ask again, and the application may have
+			 * made room by then. */
+			STAT_INC(st, tcp_listen_overflow);
+			trace_drop(s, "accept queue full");
+			return;
+		}
+		established(s, th);
+		ack_advance(s, th->ack);
+		if (s->flags & SN_SF_PASSIVE) {
+			listen_child_established(s);
+		} else {
+			s->flags &= ~SN_SF_CONNECTING;
+			tcb_event(s, SN_EV_CONNECTED | SN_EV_WRITABLE);
+		}
+	} else {
+		/* RFC 5961 5.2: acceptable ACKs lie in
+		 * [SND.UNA - MAX.SND.WND, SND.NXT]; anything else is answered
+		 * with an ACK and dropped. snd_max stands for SND.NXT because
+		 * a retransmission may have moved snd_nxt back. */
+		if (sn_seq_gt(th->ack, s->snd_max) ||
+		    sn_seq_lt(th->ack, s->snd_una - s->max_snd_wnd)) {
+			tcp_send_ack(s);
+			drop_bad(s, "ACK outside the acceptable range");
+			return;
+		}
+		if (sn_seq_gt(th->ack, s->snd_una))
+			ack_advance(s, th->ack);
+		update_window(s, th);
+	}
+
+	switch (s->state) {
+	case SN_FIN_WAIT_1:
+		if (fin_acked(s)) {
+			tcb_set_state(s, SN_FIN_WAIT_2);
+			if (s->flags & SN_SF_USER_CLOSED)
+				tcp_fin2_arm(s);
+		}
+		break;
+	case SN_CLOSING:
+		if (fin_acked(s)) {
+			tcb_enter_time_wait(s, false);
+			return;
+		}
+		break;
+	case SN_LAST_ACK:
+		if (fin_acked(s)) {
+			tcb_close(s, 0);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+
+	/* Sixth: URG. The urgent mechanism is not supported; the pointer is
+	 * ignored and the data is delivered in line. */
+
+	/* Trim what we already have off the front (a retransmission that
+	 * overlaps), and anything past the window off the end. */
+	if (sn_seq_lt(seq, s->rcv_nxt)) {
+		uint32_t dup = s->rcv_nxt - seq;
+		if (dup >= len) {
+			data += len;
+			len = 0;
+		} else {
+			data += dup;
+			len -= dup;
+		}
+		seq = s->rcv_nxt;
+	}
+	if (len > wnd) {
+		len = wnd;
+		flags &= (uint8_t)~SN_TH_FIN; /* the FIN lies past the window */
+	}
+
+	/* Seventh: segment text. */
+	bool in_order = seq == s->rcv_nxt;
+	if (len > 0) {
+		switch (s->state) {
+		case SN_ESTABLISHED:
+		case SN_FIN_WAIT_1:
+		case SN_FIN_WAIT_2:
+			if (s->flags & SN_SF_USER_CLOSED) {
+				/* RFC 1122 4.2.2.13: data after the application
+				 * closed cannot be delivered; say so with a RST. */
+				tcp_send_rst(s);
+				tcb_close(s, 0);
+				return;
+			}
+			if (!in_order) {
+				/* Out-of-order data waits for the reassembly queue
+				 * (not yet built); a duplicate ACK tells the sender
+				 * where the hole is. */
+				tcp_send_ack(s);
+				drop_bad(s, "out of order (no reassembly yet)");
+				return;
+			} else {
+				long n = sn_ring_write(&s->rcv_buf, data, len);
+				if (n < 0)
+					n = 0; /* no memory: as if lost */
+				s->rcv_nxt += (uint32_t)n;
+				if ((size_t)n < len) {
+					in_order = false;
+					flags &= (uint8_t)~SN_TH_FIN;
+				}
+				if (n > 0)
+					tcb_event(s, SN_EV_READABLE);
+				tcp_send_ack(s);
+			}
+			break;
+		default:
+			/* CLOSE-WAIT, CLOSING, LAST-ACK: the peer has sent its
+			 * FIN; new text cannot be, so ignore it. */
+			break;
+		}
+	}
+
+	/* Eighth: FIN, only once everything before it has arrived. */
+	if ((flags & SN_TH_FIN) && in_order) {
+		s->rcv_nxt += 1;
+		s->flags |= SN_SF_FIN_RCVD;
+		tcb_event(s, SN_EV_READABLE);
+		switch (s->state) {
+		case SN_SYN_RECEIVED:
+		case SN_ESTABLISHED:
+			tcb_set_state(s, SN_CLOSE_WAIT);
+			tcp_send_ack(s);
+			break;
+		case SN_FIN_WAIT_1:
+			/* Our FIN is not yet acknowledged (else we would be in
+			 * FIN-WAIT-2 by now): simultaneous close. */
+			tcb_set_state(s, SN_CLOSING);
+			tcp_send_ack(s);
+			break;
+		case SN_FIN_WAIT_2:
+			tcb_enter_time_wait(s, true);
+			break;
+		default:
+			/* CLOSE-WAIT, CLOSING, LAST-ACK: a retransmitted FIN. */
+			tcp_send_ack(s);
+			break;
+		}
+	}
+}
+
+/*
+ * A segment for a connection in TIME-WAIT (3.10.7.4, TIME-WAIT rows). The
+ * record answers a retransmitted FIN and restarts its 2*MSL; a new SYN with a
+ * higher sequence number may reopen the 4-tuple (RFC 1122 4.2.2.13), so a
+ * client that reuses its port does not have to wait.
+ */
+static void tw_input(struct sn_stack *st, struct sn_tw *tw, struct sn_netif *nif,
+                     const struct sn_ipv4 *ip, const struct sn_tcp *th, size_t len)
+{
+	if (th->flags & SN_TH_RST) {
+		if (th->seq == tw->rcv_nxt) {
+			STAT_INC(st, tcp_rst_rx);
+			tw_restart(st, tw);
+			tw->expires_us = st->now_us; /* expire at once */
+			tw_expire(st);
+		}
+		return;
+	}
+	if ((th->flags & SN_TH_SYN) && !(th->flags & SN_TH_ACK) && sn_seq_gt(th->seq, tw->rcv_nxt)) {
+		struct sn_sock *ls = tcb_find_listener(st, tw->t.laddr, tw->t.lport);
+		if (ls) {
+			tw->expires_us = 0;
+			sn_list_del(&tw->fifo);
+			sn_list_init(&tw->fifo);
+			tw_restart(st, tw);
+			tw->expires_us = st->now_us;
+			tw_expire(st);
+			listen_input(ls, ip, th);
+			return;
+		}
+	}
+	uint32_t seglen = seg_seqlen(th, len);
+	if ((th->flags & SN_TH_FIN) && th->seq + seglen == tw->rcv_nxt) {
+		STAT_INC(st, tcp_tw_reack);
+		tcp_send_raw(st, &tw->t, tw->snd_nxt, tw->rcv_nxt, SN_TH_ACK, tw->wnd, NULL);
+		tw_restart(st, tw);
+		return;
+	}
+	if ((th->flags & SN_TH_SYN) ||
+	    !seq_acceptable(th->seq, seglen, tw->rcv_nxt, tw->wnd)) {
+		/* RFC 5961 4.2 for a SYN; 3.10.7.4 first check otherwise. */
+		if (tcp_challenge_ack_allowed(st))
+			tcp_send_raw(st, &tw->t, tw->snd_nxt, tw->rcv_nxt, SN_TH_ACK, tw->wnd, NULL);
+	}
+}
+
+void tcp_input(struct sn_netif *nif, const struct sn_ipv4 *ip, const uint8_t *seg, size_t len)
+{
+	struct sn_stack *st = nif->stack;
+	struct sn_tcp th;
+	STAT_INC(st, tcp_rx);
+	switch (sn_tcp_parse(seg, len, ip->src, ip->dst, true, &th)) {
+	case SN_WIRE_OK:
+		break;
+	case SN_WIRE_BAD_CSUM:
+		STAT_INC(st, tcp_drop_csum);
+		return;
+	case SN_WIRE_BAD_OPTION:
+		STAT_INC(st, tcp_drop_options);
+		return;
+	default:
+		STAT_INC(st, tcp_drop_malformed);
+		return;
+	}
+	const uint8_t *data = seg + th.payload_off;
+	size_t dlen = th.payload_len;
+
+	struct sn_tuple t = {.laddr = ip->dst, .raddr = ip->src, .lport = th.dport, .rport = th.sport};
+	struct sn_sock *s = tcb_lookup(st, &t);
+	tcp_trace_seg(st, SN_TRACE_SEG_IN, s, ip->src, ip->dst, &th, (uint32_t)dlen, NULL);
+
+	/* SYN and FIN together make no sense in any state; scanners use them. */
+	if ((th.flags & (SN_TH_SYN | SN_TH_FIN)) == (SN_TH_SYN | SN_TH_FIN)) {
+		STAT_INC(st, tcp_drop_syn_fin);
+		return;
+	}
+
+	if (s) {
+		if (s->state == SN_SYN_SENT)
+			syn_sent_input(s, &th, data, dlen);
+		else
+			sync_input(s, &th, data, dlen);
+		return;
+	}
+	struct sn_tw *tw = tw_lookup(st, &t);
+	if (tw) {
+		tw_input(st, tw, nif, ip, &th, dlen);
+		return;
+	}
+	struct sn_sock *ls = tcb_find_listener(st, t.laddr, t.lport);
+	if (ls) {
+		listen_input(ls, ip, &th);
+		return;
+	}
+	tcp_reply_rst(st, ip->src, ip->dst, &th, dlen);
+}

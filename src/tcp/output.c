@@ -1,0 +1,258 @@
+/*
+ * output.c - deciding what to send, and building segments.
+ *
+ *   stack_leave -> tcp_output(s) -> tcp_emit -> ipv4_output -> arp_output
+ *   tcp_input   -> tcp_reply_rst / tcp_send_raw (no connection, TIME-WAIT)
+ *
+ * tcp_output is the one place that sends on behalf of a connection: the SYN
+ * or SYN-ACK, data from the send ring, the FIN once the ring has drained, and
+ * any ACK that input processing said is owed. Segments are built straight
+ * into the stack's frame buffer behind room for the IPv4 and Ethernet headers;
+ * data is copied once, from the send ring into that buffer. Retransmission is
+ * the same path: the timer moves snd_nxt back and calls for output.
+ */
+#include <string.h>
+
+#include "core.h"
+#include "tcp/seq.h"
+
+#define SN_TCP_DEFAULT_MSS 536 /* RFC 9293 3.7.1, when the peer sends no MSS option */
+
+static uint8_t *seg_buf(struct sn_stack *st)
+{
+	return st->frame + SN_ETH_HLEN + SN_IPV4_HLEN;
+}
+
+static size_t seg_room(const struct sn_stack *st)
+{
+	return sizeof(st->frame) - SN_ETH_HLEN - SN_IPV4_HLEN;
+}
+
+void tcp_trace_seg(struct sn_stack *st, enum sn_trace_kind kind, const struct sn_sock *s,
+                   uint32_t saddr, uint32_t daddr, const struct sn_tcp *th, uint32_t len,
+                   const char *what)
+{
+	if (!st->trace_fn)
+		return;
+	struct sn_trace_event ev = {
+		.kind = kind,
+		.now_us = st->now_us,
+		.sock = s,
+		.seg = {.saddr = saddr, .daddr = daddr, .sport = th->sport, .dport = th->dport,
+		        .seq = th->seq, .ack = th->ack, .flags = th->flags, .wnd = th->wnd,
+		        .len = len, .mss = th->opts.has_mss ? th->opts.mss : 0},
+		.what = what,
+	};
+	stack_trace(st, &ev);
+}
+
+/*
+ * Finish the segment whose header fields are in th and whose payload (len
+ * bytes) is already in place after the header, and send it.
+ */
+static void tcp_emit(struct sn_stack *st, struct sn_netif *nif, const struct sn_tuple *t,
+                     const struct sn_tcp *th, size_t hlen, size_t len, const struct sn_sock *s)
+{
+	uint8_t *seg = seg_buf(st);
+	sn_tcp_set_csum(seg, hlen + len, t->laddr, t->raddr);
+	STAT_INC(st, tcp_tx);
+	if (th->flags & SN_TH_RST)
+		STAT_INC(st, tcp_rst_tx);
+	tcp_trace_seg(st, SN_TRACE_SEG_OUT, s, t->laddr, t->raddr, th, (uint32_t)len, NULL);
+	ipv4_output(st, nif, t->laddr, t->raddr, SN_IPPROTO_TCP, hlen + len);
+}
+
+void tcp_send_raw(struct sn_stack *st, const struct sn_tuple *t, uint32_t seq, uint32_t ack,
+                  uint8_t flags, uint16_t wnd, const struct sn_sock *s)
+{
+	struct sn_tcp th = {
+		.sport = t->lport, .dport = t->rport, .seq = seq, .ack = ack,
+		.flags = flags, .wnd = wnd,
+	};
+	size_t hlen = sn_tcp_emit(seg_buf(st), seg_room(st), &th, NULL);
+	if (hlen)
+		tcp_emit(st, s ? s->netif : NULL, t, &th, hlen, 0, s);
+}
+
+/*
+ * RFC 9293 3.10.7.1: a segment for a connection that does not exist. Never
+ * answer a RST. If the ACK bit is off: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>,
+ * where SYN and FIN count in SEG.LEN; if it is on: <SEQ=SEG.ACK><CTL=RST>.
+ */
+void tcp_reply_rst(struct sn_stack *st, uint32_t saddr, uint32_t daddr, const struct sn_tcp *th,
+                   size_t payload_len)
+{
+	if (th->flags & SN_TH_RST)
+		return;
+	struct sn_tuple t = {.laddr = daddr, .raddr = saddr, .lport = th->dport, .rport = th->sport};
+	if (th->flags & SN_TH_ACK) {
+		tcp_send_raw(st, &t, th->ack, 0, SN_TH_RST, 0, NULL);
+	} else {
+		uint32_t seglen = (uint32_t)payload_len + !!(th->flags & SN_TH_SYN) +
+		                  !!(th->flags & SN_TH_FIN);
+		tcp_send_raw(st, &t, 0, th->seq + seglen, SN_TH_RST | SN_TH_ACK, 0, NULL);
+	}
+}
+
+/*
+ * The window to advertise: the free receive buffer, at most 65535 until window
+ * scaling exists, and never less than what we already promised: moving the
+ * right edge back is the "shrinking window" RFC 9293 3.8.6.2.2 tells us not to do.
+ */
+uint16_t tcp_rcv_window(struct sn_sock *s)
+{
+	uint32_t wnd = sn_ring_space(&s->rcv_buf);
+	if (wnd > 65535)
+		wnd = 65535;
+	if (s->state >= SN_SYN_RECEIVED && sn_seq_gt(s->rcv_adv, s->rcv_nxt)) {
+		uint32_t promised = s->rcv_adv - s->rcv_nxt;
+		if (promised > wnd)
+			wnd = promised;
+	}
+	return (uint16_t)wnd;
+}
+
+/* Our MSS to offer: what fits in the MTU of the interface we use. */
+static uint16_t mss_offer(const struct sn_sock *s)
+{
+	uint16_t mtu = s->netif ? s->netif->mtu : 1500;
+	return (uint16_t)(mtu - SN_IPV4_HLEN - SN_TCP_HLEN);
+}
+
+/* Largest payload per segment: the peer's MSS, our MTU, and TCP_MAXSEG. */
+uint32_t tcp_send_mss(const struct sn_sock *s)
+{
+	uint32_t mss = s->peer_mss ? s->peer_mss : SN_TCP_DEFAULT_MSS;
+	uint32_t mine = mss_offer(s);
+	if (mine < mss)
+		mss = mine;
+	if (s->user_mss && s->user_mss < mss)
+		mss = s->user_mss;
+	return mss ? mss : 1;
+}
+
+void tcp_send_ack(struct sn_sock *s)
+{
+	s->flags |= SN_SF_ACK_NOW;
+	tcb_want_output(s);
+}
+
+/*
+ * Abort (RFC 9293 3.10.5, and close with unread data, 3.10.4 / RFC 2525
+ * 2.17): <SEQ=SND.NXT><CTL=RST>. Once synchronized we also carry the ACK,
+ * as Linux does, which makes the RST acceptable to an RFC 5961 receiver
+ * regardless of what it last saw from us.
+ */
+void tcp_send_rst(struct sn_sock *s)
+{
+	struct sn_stack *st = s->stack;
+	if (s->state == SN_SYN_SENT)
+		tcp_send_raw(st, &s->t, s->snd_nxt, 0, SN_TH_RST, 0, s);
+	else
+		tcp_send_raw(st, &s->t, s->snd_max, s->rcv_nxt, SN_TH_RST | SN_TH_ACK, 0, s);
+}
+
+static void sent_ack(struct sn_sock *s, uint16_t wnd)
+{
+	s->flags &= ~SN_SF_ACK_NOW;
+	s->rcv_adv = s->rcv_nxt + wnd;
+}
+
+static void send_syn(struct sn_sock *s)
+{
+	struct sn_stack *st = s->stack;
+	bool synack = s->state == SN_SYN_RECEIVED;
+	uint16_t wnd = tcp_rcv_window(s);
+	struct sn_tcp th = {
+		.sport = s->t.lport, .dport = s->t.rport, .seq = s->iss,
+		.ack = synack ? s->rcv_nxt : 0,
+		.flags = (uint8_t)(SN_TH_SYN | (synack ? SN_TH_ACK : 0)),
+		.wnd = wnd,
+		.opts = {.has_mss = true, .mss = mss_offer(s)},
+	};
+	size_t hlen = sn_tcp_emit(seg_buf(st), seg_room(st), &th, NULL);
+	if (!hlen)
+		return;
+	s->snd_nxt = s->iss + 1;
+	if (sn_seq_gt(s->snd_nxt, s->snd_max))
+		s->snd_max = s->snd_nxt;
+	s->syn_tries++;
+	if (synack)
+		sent_ack(s, wnd);
+	if (!sn_timer_armed(&s->rexmt_timer))
+		tcp_rexmt_arm(s);
+	tcp_emit(st, s->netif, &s->t, &th, hlen, 0, s);
+}
+
+/* May a FIN be sent in this state once the data before it is out? */
+static bool fin_state(int state)
+{
+	return state == SN_FIN_WAIT_1 || state == SN_CLOSING || state == SN_LAST_ACK;
+}
+
+void tcp_output(struct sn_sock *s)
+{
+	struct sn_stack *st = s->stack;
+	switch (s->state) {
+	case SN_CLOSED:
+	case SN_LISTEN:
+	case SN_TIME_WAIT:
+		return;
+	case SN_SYN_SENT:
+	case SN_SYN_RECEIVED:
+		/* Nothing but the SYN until the handshake completes. A simultaneous
+		 * open's SYN-ACK goes back to the start the same way. */
+		if (s->snd_nxt == s->iss)
+			send_syn(s);
+		else if (s->flags & SN_SF_ACK_NOW && s->state == SN_SYN_RECEIVED)
+			send_syn(s); /* the peer missed our SYN-ACK; say it again */
+		return;
+	default:
+		break;
+	}
+
+	uint32_t mss = tcp_send_mss(s);
+	for (;;) {
+		uint32_t used = sn_ring_used(&s->snd_buf);
+		uint32_t off = s->snd_nxt - s->snd_buf_seq;
+		uint32_t avail = sn_seq_lt(s->snd_nxt, s->snd_buf_seq) ? 0 : (off < used ? used - off : 0);
+		uint32_t wnd_edge = s->snd_una + s->snd_wnd;
+		uint32_t usable = sn_seq_gt(wnd_edge, s->snd_nxt) ? wnd_edge - s->snd_nxt : 0;
+		uint32_t len = avail < usable ? avail : usable;
+		if (len > mss)
+			len = mss;
+		uint32_t fin_seq = s->snd_buf_seq + used;
+		bool fin = (s->flags & SN_SF_FIN_QUEUED) && fin_state(s->state) &&
+		           s->snd_nxt + len == fin_seq;
+		if (len == 0 && !fin && !(s->flags & SN_SF_ACK_NOW))
+			break;
+
+		uint16_t wnd = tcp_rcv_window(s);
+		struct sn_tcp th = {
+			.sport = s->t.lport, .dport = s->t.rport, .seq = s->snd_nxt,
+			.ack = s->rcv_nxt, .flags = SN_TH_ACK, .wnd = wnd,
+		};
+		if (fin)
+			th.flags |= SN_TH_FIN;
+		/* PSH on the segment that empties what the application gave us. */
+		if (len > 0 && s->snd_nxt + len == fin_seq)
+			th.flags |= SN_TH_PSH;
+		size_t hlen = sn_tcp_emit(seg_buf(st), seg_room(st), &th, NULL);
+		if (!hlen)
+			break;
+		if (len > 0) {
+			sn_ring_peek(&s->snd_buf, s->snd_nxt - s->snd_buf_seq, seg_buf(st) + hlen, len);
+			if (sn_seq_lt(s->snd_nxt, s->snd_max))
+				STAT_INC(st, tcp_retrans);
+		}
+		s->snd_nxt += len + (fin ? 1 : 0);
+		if (sn_seq_gt(s->snd_nxt, s->snd_max))
+			s->snd_max = s->snd_nxt;
+		sent_ack(s, wnd);
+		if ((len > 0 || fin) && !sn_timer_armed(&s->rexmt_timer))
+			tcp_rexmt_arm(s);
+		tcp_emit(st, s->netif, &s->t, &th, hlen, len, s);
+		if (fin)
+			break;
+	}
+}

@@ -1,0 +1,460 @@
+/*
+ * tcb.c - control block lifecycle and the tables that find them.
+ *
+ *   tcp_input -> tcb_lookup (4-tuple hash) | tw_lookup | tcb_find_listener
+ *   state changes go through tcb_set_state (trace + counters)
+ *   tcb_close -> CLOSED: leave the tables, stop timers, free when unowned
+ *   tcb_enter_time_wait -> a compact struct sn_tw replaces the control block
+ *
+ * Three tables:
+ *  - conns: every synchronized or half-open connection, keyed by the 4-tuple
+ *    with a keyed hash (SipHash) so a peer cannot aim for one chain; grows by
+ *    doubling so chains stay short whatever the number of connections;
+ *  - tws: TIME-WAIT records, the same way;
+ *  - bind: local port -> sockets bound to it (listeners and connecting
+ *    sockets); accepted connections share their listener's port and are not
+ *    in it.
+ */
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+#include "tcp/seq.h"
+
+uint64_t tuple_hash(const struct sn_stack *st, const struct sn_tuple *t)
+{
+	uint8_t in[12], out[8];
+	sn_put32(in, t->laddr);
+	sn_put32(in + 4, t->raddr);
+	sn_put16(in + 8, t->lport);
+	sn_put16(in + 10, t->rport);
+	crypto_shorthash(out, in, sizeof(in), st->hash_key);
+	uint64_t h;
+	memcpy(&h, out, sizeof(h));
+	return h;
+}
+
+static bool tuple_eq(const struct sn_tuple *a, const struct sn_tuple *b)
+{
+	return a->laddr == b->laddr && a->raddr == b->raddr && a->lport == b->lport &&
+	       a->rport == b->rport;
+}
+
+/* ---- connection table ------------------------------------------------------
+ * Chained, power-of-two buckets, doubled when the load reaches 1; growth
+ * rehashes every entry at once (amortised O(1) per insert). */
+
+static void conns_grow(struct sn_stack *st)
+{
+	size_t n = st->conns.nbuckets * 2;
+	void **nb = calloc(n, sizeof(void *));
+	if (!nb)
+		return; /* keep the longer chains; still correct */
+	for (size_t i = 0; i < st->conns.nbuckets; i++) {
+		struct sn_sock *s = st->conns.bucket[i];
+		while (s) {
+			struct sn_sock *next = s->hash_next;
+			size_t b = tuple_hash(st, &s->t) & (n - 1);
+			s->hash_next = nb[b];
+			nb[b] = s;
+			s = next;
+		}
+	}
+	free(st->conns.bucket);
+	st->conns.bucket = nb;
+	st->conns.nbuckets = n;
+}
+
+void tcb_hash_insert(struct sn_sock *s)
+{
+	struct sn_stack *st = s->stack;
+	if (s->flags & SN_SF_IN_HASH)
+		return;
+	if (st->conns.count >= st->conns.nbuckets)
+		conns_grow(st);
+	size_t b = tuple_hash(st, &s->t) & (st->conns.nbuckets - 1);
+	s->hash_next = st->conns.bucket[b];
+	st->conns.bucket[b] = s;
+	st->conns.count++;
+	s->flags |= SN_SF_IN_HASH;
+}
+
+void tcb_hash_remove(struct sn_sock *s)
+{
+	struct sn_stack *st = s->stack;
+	if (!(s->flags & SN_SF_IN_HASH))
+		return;
+	size_t b = tuple_hash(st, &s->t) & (st->conns.nbuckets - 1);
+	struct sn_sock **pp = (struct sn_sock **)&st->conns.bucket[b];
+	while (*pp && *pp != s)
+		pp = &(*pp)->hash_next;
+	if (*pp)
+		*pp = s->hash_next;
+	s->hash_next = NULL;
+	st->conns.count--;
+	s->flags &= ~SN_SF_IN_HASH;
+}
+
+struct sn_sock *tcb_lookup(struct sn_stack *st, const struct sn_tuple *t)
+{
+	size_t b = tuple_hash(st, t) & (st->conns.nbuckets - 1);
+	for (struct sn_sock *s = st->conns.bucket[b]; s; s = s->hash_next)
+		if (tuple_eq(&s->t, t))
+			return s;
+	return NULL;
+}
+
+/* ---- bind table ---------------------------------------------------------- */
+
+static struct sn_sock **bind_head(struct sn_stack *st, uint16_t port)
+{
+	return &st->bind[port & (SN_BIND_BUCKETS - 1)];
+}
+
+/*
+ * A local address:port is in use when another bound socket has the same port
+ * and an overlapping address (equal, or either is INADDR_ANY). SO_REUSEADDR on
+ * both lets a new socket share with ones that are not listening, which is what
+ * lets a server restart while old connections linger, and two sockets bind
+ * the same port for a simultaneous open.
+ */
+static bool port_in_use(struct sn_stack *st, uint32_t addr, uint16_t port, bool reuse)
+{
+	for (struct sn_sock *o = *bind_head(st, port); o; o = o->bind_next) {
+		if (o->t.lport != port)
+			continue;
+		if (o->t.laddr != addr && o->t.laddr != 0 && addr != 0)
+			continue;
+		if (reuse && (o->flags & SN_SF_REUSEADDR) && o->state != SN_LISTEN)
+			continue;
+		return true;
+	}
+	return false;
+}
+
+int tcb_bind(struct sn_sock *s, uint32_t addr, uint16_t port)
+{
+	struct sn_stack *st = s->stack;
+	if (port_in_use(st, addr, port, s->flags & SN_SF_REUSEADDR))
+		return -EADDRINUSE;
+	s->t.laddr = addr;
+	s->t.lport = port;
+	struct sn_sock **head = bind_head(st, port);
+	s->bind_next = *head;
+	*head = s;
+	s->flags |= SN_SF_BOUND;
+	return 0;
+}
+
+void tcb_unbind(struct sn_sock *s)
+{
+	if (!(s->flags & SN_SF_BOUND))
+		return;
+	struct sn_sock **pp = bind_head(s->stack, s->t.lport);
+	while (*pp && *pp != s)
+		pp = &(*pp)->bind_next;
+	if (*pp)
+		*pp = s->bind_next;
+	s->bind_next = NULL;
+	s->flags &= ~SN_SF_BOUND;
+}
+
+struct sn_sock *tcb_find_listener(struct sn_stack *st, uint32_t addr, uint16_t port)
+{
+	struct sn_sock *wild = NULL;
+	for (struct sn_sock *s = *bind_head(st, port); s; s = s->bind_next) {
+		if (s->t.lport != port || s->state != SN_LISTEN)
+			continue;
+		if (s->t.laddr == addr)
+			return s; /* the most specific match wins */
+		if (s->t.laddr == 0)
+			wild = s;
+	}
+	return wild;
+}
+
+int tcb_pick_ephemeral(struct sn_stack *st, uint32_t laddr, uint16_t *port)
+{
+	const unsigned range = SN_EPHEMERAL_HI - SN_EPHEMERAL_LO + 1;
+	for (unsigned i = 0; i < range; i++) {
+		uint16_t p = st->next_ephemeral;
+		st->next_ephemeral = p >= SN_EPHEMERAL_HI ? SN_EPHEMERAL_LO : p + 1;
+		if (!port_in_use(st, laddr, p, false)) {
+			*port = p;
+			return 0;
+		}
+	}
+	return -EADDRNOTAVAIL;
+}
+
+/* ---- lifecycle ------------------------------------------------------------ */
+
+struct sn_sock *tcb_new(struct sn_stack *st)
+{
+	struct sn_sock *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->stack = st;
+	s->state = SN_CLOSED;
+	sn_ring_init(&s->snd_buf, st->cfg.sndbuf);
+	sn_ring_init(&s->rcv_buf, st->cfg.rcvbuf);
+	sn_list_init(&s->event_link);
+	sn_list_init(&s->output_link);
+	sn_list_init(&s->child_link);
+	sn_list_add_tail(&st->socks, &s->sock_link);
+	tcp_timers_init(s);
+	rtt_init(s);
+	return s;
+}
+
+static void fill_trace_tuple(struct sn_trace_event *ev, const struct sn_sock *s)
+{
+	ev->seg.saddr = s->t.laddr;
+	ev->seg.daddr = s->t.raddr;
+	ev->seg.sport = s->t.lport;
+	ev->seg.dport = s->t.rport;
+}
+
+void tcb_set_state(struct sn_sock *s, int state)
+{
+	struct sn_stack *st = s->stack;
+	int old = s->state;
+	if (old == state)
+		return;
+	bool was_estab = old == SN_ESTABLISHED || old == SN_CLOSE_WAIT;
+	bool is_estab = state == SN_ESTABLISHED || state == SN_CLOSE_WAIT;
+	if (was_estab && !is_estab)
+		st->stats.tcp_curr_estab--;
+	else if (!was_estab && is_estab)
+		st->stats.tcp_curr_estab++;
+	if (state == SN_ESTABLISHED)
+		s->flags |= SN_SF_EVER_CONNECTED;
+	s->state = (uint8_t)state;
+	struct sn_trace_event ev = {
+		.kind = SN_TRACE_STATE, .now_us = st->now_us, .sock = s,
+		.old_state = old, .new_state = state,
+	};
+	fill_trace_tuple(&ev, s);
+	stack_trace(st, &ev);
+}
+
+void tcb_event(struct sn_sock *s, unsigned ev)
+{
+	struct sn_stack *st = s->stack;
+	s->ev_pending |= ev;
+	if (!(s->flags & SN_SF_ON_EVENTS)) {
+		s->flags |= SN_SF_ON_EVENTS;
+		sn_list_add_tail(&st->event_q, &s->event_link);
+	}
+}
+
+void tcb_want_output(struct sn_sock *s)
+{
+	if (s->flags & (SN_SF_ON_OUTPUT | SN_SF_DEAD))
+		return;
+	s->flags |= SN_SF_ON_OUTPUT;
+	sn_list_add_tail(&s->stack->output_q, &s->output_link);
+}
+
+/*
+ * The connection is over. err (a positive errno, or 0) becomes SO_ERROR for
+ * the application. The object stays while the application holds the handle,
+ * so that recv/send can report what happened.
+ */
+void tcb_close(struct sn_sock *s, int err)
+{
+	if (err)
+		s->so_error = err;
+	tcb_set_state(s, SN_CLOSED);
+	tcp_timers_stop(s);
+	tcb_hash_remove(s);
+	tcb_unbind(s);
+	if (s->parent)
+		listen_child_gone(s);
+	/* Nothing more will be sent; what was queued is lost with the connection. */
+	sn_ring_free(&s->snd_buf);
+	if (s->flags & SN_SF_ON_OUTPUT) {
+		sn_list_del(&s->output_link);
+		s->flags &= ~SN_SF_ON_OUTPUT;
+	}
+	unsigned ev = SN_EV_HUP | SN_EV_READABLE | SN_EV_WRITABLE;
+	if (err)
+		ev |= SN_EV_ERROR;
+	tcb_event(s, ev);
+	tcb_maybe_free(s);
+}
+
+void tcb_maybe_free(struct sn_sock *s)
+{
+	struct sn_stack *st = s->stack;
+	if (s->flags & SN_SF_DEAD)
+		return;
+	if (!(s->flags & SN_SF_USER_CLOSED) || s->state != SN_CLOSED || s->parent)
+		return;
+	s->flags |= SN_SF_DEAD;
+	if (s->flags & SN_SF_ON_EVENTS) {
+		sn_list_del(&s->event_link);
+		s->flags &= ~SN_SF_ON_EVENTS;
+	}
+	if (s->flags & SN_SF_ON_OUTPUT) {
+		sn_list_del(&s->output_link);
+		s->flags &= ~SN_SF_ON_OUTPUT;
+	}
+	/* Reuse hash_next: a dead socket is in no table. */
+	s->hash_next = st->dead;
+	st->dead = s;
+	if (st->depth == 0)
+		tcb_free_dead(st);
+}
+
+static void tcb_destroy(struct sn_sock *s)
+{
+	sn_list_del(&s->sock_link);
+	tcp_timers_stop(s);
+	sn_ring_free(&s->snd_buf);
+	sn_ring_free(&s->rcv_buf);
+	free(s->listener);
+	free(s);
+}
+
+void tcb_free_dead(struct sn_stack *st)
+{
+	while (st->dead) {
+		struct sn_sock *s = st->dead;
+		st->dead = s->hash_next;
+		tcb_destroy(s);
+	}
+}
+
+/* Stack teardown: free every socket without sending anything. */
+void tcb_free_all(struct sn_stack *st)
+{
+	tcb_free_dead(st);
+	while (!sn_list_empty(&st->socks))
+		tcb_destroy(SN_CONTAINER_OF(st->socks.next, struct sn_sock, sock_link));
+}
+
+/* ---- TIME-WAIT ----------------------------------------------------------- */
+
+static void tws_grow(struct sn_stack *st)
+{
+	size_t n = st->tws.nbuckets * 2;
+	void **nb = calloc(n, sizeof(void *));
+	if (!nb)
+		return;
+	for (size_t i = 0; i < st->tws.nbuckets; i++) {
+		struct sn_tw *tw = st->tws.bucket[i];
+		while (tw) {
+			struct sn_tw *next = tw->hash_next;
+			size_t b = tuple_hash(st, &tw->t) & (n - 1);
+			tw->hash_next = nb[b];
+			nb[b] = tw;
+			tw = next;
+		}
+	}
+	free(st->tws.bucket);
+	st->tws.bucket = nb;
+	st->tws.nbuckets = n;
+}
+
+struct sn_tw *tw_lookup(struct sn_stack *st, const struct sn_tuple *t)
+{
+	size_t b = tuple_hash(st, t) & (st->tws.nbuckets - 1);
+	for (struct sn_tw *tw = st->tws.bucket[b]; tw; tw = tw->hash_next)
+		if (tuple_eq(&tw->t, t))
+			return tw;
+	return NULL;
+}
+
+static void tw_trace_closed(struct sn_stack *st, const struct sn_tw *tw)
+{
+	struct sn_trace_event ev = {
+		.kind = SN_TRACE_STATE, .now_us = st->now_us, .sock = NULL,
+		.old_state = SN_TIME_WAIT, .new_state = SN_CLOSED,
+	};
+	ev.seg.saddr = tw->t.laddr;
+	ev.seg.daddr = tw->t.raddr;
+	ev.seg.sport = tw->t.lport;
+	ev.seg.dport = tw->t.rport;
+	stack_trace(st, &ev);
+}
+
+static void tw_destroy(struct sn_stack *st, struct sn_tw *tw)
+{
+	size_t b = tuple_hash(st, &tw->t) & (st->tws.nbuckets - 1);
+	struct sn_tw **pp = (struct sn_tw **)&st->tws.bucket[b];
+	while (*pp && *pp != tw)
+		pp = &(*pp)->hash_next;
+	if (*pp)
+		*pp = tw->hash_next;
+	st->tws.count--;
+	sn_list_del(&tw->fifo);
+	free(tw);
+}
+
+/*
+ * RFC 9293 3.10.7.4: entering TIME-WAIT. The control block's work is done;
+ * keep a small record that can re-ACK a retransmitted FIN for 2*MSL. If the
+ * record cannot be allocated the connection simply closes: the peer's FIN
+ * retransmission would then draw a RST, the same as after TIME-WAIT ends.
+ */
+void tcb_enter_time_wait(struct sn_sock *s, bool ack_fin)
+{
+	struct sn_stack *st = s->stack;
+	tcb_set_state(s, SN_TIME_WAIT);
+	STAT_INC(st, tcp_tw_created);
+	/* The ACK of the peer's FIN goes now: nothing will be left to send it. */
+	if (ack_fin)
+		tcp_send_raw(st, &s->t, s->snd_nxt, s->rcv_nxt, SN_TH_ACK, tcp_rcv_window(s), s);
+	struct sn_tw *tw = calloc(1, sizeof(*tw));
+	if (tw) {
+		tw->t = s->t;
+		tw->snd_nxt = s->snd_nxt;
+		tw->rcv_nxt = s->rcv_nxt;
+		tw->wnd = tcp_rcv_window(s);
+		if (st->tws.count >= st->tws.nbuckets)
+			tws_grow(st);
+		size_t b = tuple_hash(st, &tw->t) & (st->tws.nbuckets - 1);
+		tw->hash_next = st->tws.bucket[b];
+		st->tws.bucket[b] = tw;
+		st->tws.count++;
+		sn_list_init(&tw->fifo);
+		tw_restart(st, tw);
+	}
+	/* The control block leaves silently: the TIME_WAIT -> CLOSED transition
+	 * belongs to the record. */
+	s->state = SN_CLOSED;
+	tcp_timers_stop(s);
+	tcb_hash_remove(s);
+	tcb_unbind(s);
+	sn_ring_free(&s->snd_buf);
+	tcb_event(s, SN_EV_HUP | SN_EV_READABLE);
+	tcb_maybe_free(s);
+}
+
+void tw_restart(struct sn_stack *st, struct sn_tw *tw)
+{
+	tw->expires_us = st->now_us + 2ull * st->cfg.msl_ms * 1000;
+	if (sn_list_linked(&tw->fifo))
+		sn_list_del(&tw->fifo);
+	sn_list_add_tail(&st->tw_fifo, &tw->fifo);
+}
+
+void tw_expire(struct sn_stack *st)
+{
+	while (!sn_list_empty(&st->tw_fifo)) {
+		struct sn_tw *tw = SN_CONTAINER_OF(st->tw_fifo.next, struct sn_tw, fifo);
+		if (tw->expires_us > st->now_us)
+			break;
+		tw_trace_closed(st, tw);
+		tw_destroy(st, tw);
+	}
+}
+
+void tw_free_all(struct sn_stack *st)
+{
+	while (!sn_list_empty(&st->tw_fifo))
+		tw_destroy(st, SN_CONTAINER_OF(st->tw_fifo.next, struct sn_tw, fifo));
+}

@@ -1,0 +1,335 @@
+/*
+ * tcp.c - the TCP header and its options: RFC 9293 sections 3.1 and 3.2,
+ * window scale and timestamps from RFC 7323, SACK from RFC 2018.
+ *
+ *   0 source port   2 destination port   4 sequence number
+ *   8 acknowledgment number
+ *  12 data offset:4 reserved:4   13 flags (CWR ECE URG ACK PSH RST SYN FIN)
+ *  14 window   16 checksum   18 urgent pointer   20 options (data offset > 5)
+ */
+#include "wire/wire.h"
+
+#include <string.h>
+
+/* Option lengths, kind and length bytes included. */
+#define OLEN_MSS 4
+#define OLEN_WSCALE 3
+#define OLEN_SACK_PERM 2
+#define OLEN_TIMESTAMP 10
+#define OLEN_SACK_BLOCK 8
+
+#define TCP_MAX_OPTS (SN_TCP_MAX_HLEN - SN_TCP_HLEN)
+#define DEFAULT_ORDER "MSTWK"
+
+/*
+ * Parse the option list between the fixed header and hdr_len. Every read is
+ * preceded by a check that the byte lies below hdr_len, which the caller has
+ * checked against the buffer.
+ */
+static enum sn_wire_err parse_opts(const uint8_t *buf, size_t hdr_len, struct sn_tcp_opts *o)
+{
+	size_t i = SN_TCP_HLEN;
+
+	while (i < hdr_len) {
+		uint8_t kind = buf[i];
+		size_t olen;
+
+		/* RFC 9293 3.2: EOL ends the list, NOP is a single byte. */
+		if (kind == SN_TCPOPT_EOL)
+			break;
+		if (kind == SN_TCPOPT_NOP) {
+			i++;
+			continue;
+		}
+		/* Every other kind has a length byte that counts itself and the
+		 * kind byte, so a length below 2 would not advance (a loop an
+		 * attacker could choose) and must be rejected, RFC 9293 3.2. */
+		if (hdr_len - i < 2)
+			return SN_WIRE_BAD_OPTION;
+		olen = buf[i + 1];
+		if (olen < 2 || olen > hdr_len - i)
+			return SN_WIRE_BAD_OPTION;
+
+		switch (kind) {
+		case SN_TCPOPT_MSS:
+			if (olen != OLEN_MSS)
+				return SN_WIRE_BAD_OPTION;
+			o->has_mss = true;
+			o->mss = sn_get16(buf + i + 2);
+			break;
+		case SN_TCPOPT_WSCALE:
+			/* RFC 7323 2.3: the shift is clamped by the caller,
+			 * which also decides whether to log a value above 14. */
+			if (olen != OLEN_WSCALE)
+				return SN_WIRE_BAD_OPTION;
+			o->has_wscale = true;
+			o->wscale = buf[i + 2];
+			break;
+		case SN_TCPOPT_SACK_PERM:
+			if (olen != OLEN_SACK_PERM)
+				return SN_WIRE_BAD_OPTION;
+			o->sack_permitted = true;
+			break;
+		case SN_TCPOPT_TIMESTAMP:
+			if (olen != OLEN_TIMESTAMP)
+				return SN_WIRE_BAD_OPTION;
+			o->has_ts = true;
+			o->ts_val = sn_get32(buf + i + 2);
+			o->ts_ecr = sn_get32(buf + i + 6);
+			break;
+		case SN_TCPOPT_SACK: {
+			size_t n, k;
+
+			/* RFC 2018 3: length 2 + 8n, n >= 1. Forty option
+			 * bytes hold at most four blocks, but a longer list is
+			 * not malformed: keep the first four. */
+			if (olen < 2 + OLEN_SACK_BLOCK || (olen - 2) % OLEN_SACK_BLOCK != 0)
+				return SN_WIRE_BAD_OPTION;
+			n = (olen - 2) / OLEN_SACK_BLOCK;
+			if (n > SN_TCP_MAX_SACK)
+				n = SN_TCP_MAX_SACK;
+			for (k = 0; k < n; k++) {
+				const uint8_t *b = buf + i + 2 + k * OLEN_SACK_BLOCK;
+
+				o->sack[k].left = sn_get32(b);
+				o->sack[k].right = sn_get32(b + 4);
+			}
+			o->num_sack = (uint8_t)n;
+			break;
+		}
+		default:
+			/* RFC 9293 3.2 / RFC 1122 4.2.2.5: unknown options
+			 * are skipped by their length. */
+			break;
+		}
+		i += olen;
+	}
+	return SN_WIRE_OK;
+}
+
+enum sn_wire_err sn_tcp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst,
+                              bool verify_csum, struct sn_tcp *out)
+{
+	size_t hdr_len;
+	enum sn_wire_err err;
+
+	if (len < SN_TCP_HLEN)
+		return SN_WIRE_SHORT;
+	hdr_len = (size_t)(buf[12] >> 4) * 4;
+	if (hdr_len < SN_TCP_HLEN || hdr_len > len)
+		return SN_WIRE_BAD_HDR;
+
+	if (verify_csum) {
+		struct sn_csum c;
+
+		/* The pseudo-header's TCP length is 16 bits (RFC 9293 3.1);
+		 * a longer segment cannot have come out of an IPv4 packet. */
+		if (len > UINT16_MAX)
+			return SN_WIRE_BAD_LEN;
+		sn_csum_pseudo(&c, src, dst, SN_IPPROTO_TCP, (uint16_t)len);
+		sn_csum_add(&c, buf, len);
+		if (sn_csum_fold(&c) != 0)
+			return SN_WIRE_BAD_CSUM;
+	}
+
+	/* Options are read only from a segment that passed its checksum, so
+	 * corruption shows up as BAD_CSUM, not as a misleading option error. */
+	memset(&out->opts, 0, sizeof(out->opts));
+	err = parse_opts(buf, hdr_len, &out->opts);
+	if (err != SN_WIRE_OK)
+		return err;
+
+	out->sport = sn_get16(buf);
+	out->dport = sn_get16(buf + 2);
+	out->seq = sn_get32(buf + 4);
+	out->ack = sn_get32(buf + 8);
+	out->hdr_len = (uint8_t)hdr_len;
+	out->flags = buf[13];
+	out->wnd = sn_get16(buf + 14);
+	out->csum = sn_get16(buf + 16);
+	out->urp = sn_get16(buf + 18);
+	out->payload_off = hdr_len;
+	out->payload_len = len - hdr_len;
+	return SN_WIRE_OK;
+}
+
+/*
+ * One pass over `order` that either measures (out == NULL) or writes the
+ * options. Measuring and writing share this code so that sn_tcp_opts_len can
+ * never disagree with sn_tcp_emit. Returns the unpadded length, which may
+ * exceed 40 when the options cannot all fit. When writing, out must have room
+ * for the length a measuring pass returned.
+ */
+static size_t put_opts(uint8_t *out, const struct sn_tcp_opts *o, const char *order)
+{
+	bool done_mss = false, done_sp = false, done_ts = false, done_ws = false;
+	bool done_sack = false;
+	size_t n = 0;
+	size_t nsack = o->num_sack > SN_TCP_MAX_SACK ? SN_TCP_MAX_SACK : o->num_sack;
+	const char *p;
+
+	for (p = order; *p != '\0'; p++) {
+		switch (*p) {
+		case 'M':
+			if (!o->has_mss || done_mss)
+				break;
+			done_mss = true;
+			if (out) {
+				out[n] = SN_TCPOPT_MSS;
+				out[n + 1] = OLEN_MSS;
+				sn_put16(out + n + 2, o->mss);
+			}
+			n += 4;
+			break;
+		case 'S': {
+			const char *q = p + 1;
+			bool with_ts;
+
+			if (!o->sack_permitted || done_sp)
+				break;
+			done_sp = true;
+			/* Is the next option actually written the timestamp?
+			 * Then SACK-permitted fills the two bytes that would
+			 * otherwise be NOPs in front of it (as Linux and
+			 * FreeBSD do): 04 02 08 0a. */
+			while (*q != '\0' && !((*q == 'M' && o->has_mss && !done_mss) ||
+			                       (*q == 'T' && o->has_ts && !done_ts) ||
+			                       (*q == 'W' && o->has_wscale && !done_ws) ||
+			                       (*q == 'K' && nsack > 0 && !done_sack)))
+				q++;
+			with_ts = *q == 'T';
+			if (with_ts) {
+				done_ts = true;
+				if (out) {
+					out[n] = SN_TCPOPT_SACK_PERM;
+					out[n + 1] = OLEN_SACK_PERM;
+					out[n + 2] = SN_TCPOPT_TIMESTAMP;
+					out[n + 3] = OLEN_TIMESTAMP;
+					sn_put32(out + n + 4, o->ts_val);
+					sn_put32(out + n + 8, o->ts_ecr);
+				}
+				n += 12;
+			} else {
+				if (out) {
+					out[n] = SN_TCPOPT_NOP;
+					out[n + 1] = SN_TCPOPT_NOP;
+					out[n + 2] = SN_TCPOPT_SACK_PERM;
+					out[n + 3] = OLEN_SACK_PERM;
+				}
+				n += 4;
+			}
+			break;
+		}
+		case 'T':
+			if (!o->has_ts || done_ts)
+				break;
+			done_ts = true;
+			/* RFC 7323 appendix A: two NOPs keep the 32-bit
+			 * values aligned. */
+			if (out) {
+				out[n] = SN_TCPOPT_NOP;
+				out[n + 1] = SN_TCPOPT_NOP;
+				out[n + 2] = SN_TCPOPT_TIMESTAMP;
+				out[n + 3] = OLEN_TIMESTAMP;
+				sn_put32(out + n + 4, o->ts_val);
+				sn_put32(out + n + 8, o->ts_ecr);
+			}
+			n += 12;
+			break;
+		case 'W':
+			if (!o->has_wscale || done_ws)
+				break;
+			done_ws = true;
+			if (out) {
+				out[n] = SN_TCPOPT_NOP;
+				out[n + 1] = SN_TCPOPT_WSCALE;
+				out[n + 2] = OLEN_WSCALE;
+				out[n + 3] = o->wscale;
+			}
+			n += 4;
+			break;
+		case 'K': {
+			size_t k;
+
+			if (nsack == 0 || done_sack)
+				break;
+			done_sack = true;
+			/* RFC 2018 appendix A layout: NOP NOP kind length. */
+			if (out) {
+				out[n] = SN_TCPOPT_NOP;
+				out[n + 1] = SN_TCPOPT_NOP;
+				out[n + 2] = SN_TCPOPT_SACK;
+				out[n + 3] = (uint8_t)(2 + nsack * OLEN_SACK_BLOCK);
+				for (k = 0; k < nsack; k++) {
+					uint8_t *b = out + n + 4 + k * OLEN_SACK_BLOCK;
+
+					sn_put32(b, o->sack[k].left);
+					sn_put32(b + 4, o->sack[k].right);
+				}
+			}
+			n += 4 + nsack * OLEN_SACK_BLOCK;
+			break;
+		}
+		default:
+			/* Unknown letters are ignored, so a profile string
+			 * written for a later version still works. */
+			break;
+		}
+	}
+	return n;
+}
+
+static size_t round4(size_t n)
+{
+	return (n + 3) & ~(size_t)3;
+}
+
+size_t sn_tcp_opts_len(const struct sn_tcp_opts *o)
+{
+	return round4(put_opts(NULL, o, DEFAULT_ORDER));
+}
+
+size_t sn_tcp_emit(uint8_t *buf, size_t cap, const struct sn_tcp *h, const char *order)
+{
+	size_t olen, hdr_len;
+
+	if (order == NULL)
+		order = DEFAULT_ORDER;
+	olen = round4(put_opts(NULL, &h->opts, order));
+	if (olen > TCP_MAX_OPTS)
+		return 0;
+	hdr_len = SN_TCP_HLEN + olen;
+	if (cap < hdr_len)
+		return 0;
+
+	sn_put16(buf, h->sport);
+	sn_put16(buf + 2, h->dport);
+	sn_put32(buf + 4, h->seq);
+	sn_put32(buf + 8, h->ack);
+	/* Data offset in 32-bit words; the reserved bits are sent as zero
+	 * (RFC 9293 3.1). */
+	buf[12] = (uint8_t)(hdr_len / 4 << 4);
+	buf[13] = h->flags;
+	sn_put16(buf + 14, h->wnd);
+	sn_put16(buf + 16, 0);
+	sn_put16(buf + 18, h->urp);
+
+	/* Pad with EOL up to the data offset; the encodings above are already
+	 * 4-byte multiples, so this is only a guard. */
+	memset(buf + SN_TCP_HLEN, SN_TCPOPT_EOL, olen);
+	put_opts(buf + SN_TCP_HLEN, &h->opts, order);
+	return hdr_len;
+}
+
+void sn_tcp_set_csum(uint8_t *seg, size_t seg_len, uint32_t src, uint32_t dst)
+{
+	struct sn_csum c;
+
+	if (seg_len < SN_TCP_HLEN)
+		return;
+	/* The sum is taken with the checksum field as zero (RFC 9293 3.1). */
+	sn_put16(seg + 16, 0);
+	sn_csum_pseudo(&c, src, dst, SN_IPPROTO_TCP, (uint16_t)seg_len);
+	sn_csum_add(&c, seg, seg_len);
+	sn_put16(seg + 16, sn_csum_fold(&c));
+}
