@@ -18,7 +18,12 @@
  *     event of its receiver;
  *   - state changes that no segment line will show ("marks"), printed at
  *     sn_ladder_flush unless a SEG_OUT of the same connection carries them
- *     first.
+ *     first. A connect or close always sends a segment, maybe only at the
+ *     next sn_poll, so its mark waits through flushes for that segment
+ *     until something else happens to the connection.
+ *
+ * Lines are written in the order the ladder learns their content, which is
+ * time order as long as the driver flushes after each sn_input / sn_poll.
  *
  * The stacks do not promise that a struct sn_sock outlives its connection
  * (TIME-WAIT keeps a compact record, a freed socket's address can be reused),
@@ -74,6 +79,7 @@ struct mark {
 	struct tuple t;
 	int old_state, new_state;
 	uint64_t t_us;
+	bool awaits_seg; /* the call that made it always sends a segment */
 };
 
 /* A segment on its way, and the state its sender was in when it left. */
@@ -152,6 +158,8 @@ static void *grow(void *v, size_t *cap, size_t need, size_t elem)
 	ncap = *cap ? *cap * 2 : 8;
 	while (ncap < need)
 		ncap *= 2;
+	if (ncap > SIZE_MAX / elem)
+		return NULL;
 	nv = realloc(v, ncap * elem);
 	if (nv)
 		*cap = ncap;
@@ -825,22 +833,47 @@ static void add_mark(struct sn_ladder *l, int side, const struct sn_trace_event 
 	m->old_state = ev->old_state;
 	m->new_state = ev->new_state;
 	m->t_us = ev->now_us;
+	/*
+	 * connect sends a SYN, close in ESTABLISHED, SYN_RCVD or CLOSE_WAIT a
+	 * FIN (RFC 9293 3.10.1, 3.10.4), though perhaps only at the next
+	 * sn_poll, after a flush: that segment's line will show the change.
+	 */
+	m->awaits_seg = app_transition(ev->old_state, ev->new_state) &&
+	                ev->new_state != SN_LISTEN;
 }
 
-/* A segment leaving side shows its sender's state: its marks need no line. */
-static void consume_marks(struct sn_ladder *l, int side, const struct sn_sock *sock,
-                          const struct tuple *t)
+/*
+ * Whether m is about the connection named by sock or t on side. A listener's
+ * socket names no connection but its own, which never sends.
+ */
+static bool mark_matches(const struct mark *m, int side, const struct sn_sock *sock,
+                         const struct tuple *t)
+{
+	if (m->side != side)
+		return false;
+	if (t && m->has_tuple && tuple_eq(&m->t, t))
+		return true;
+	return sock && m->sock == sock && m->new_state != SN_LISTEN;
+}
+
+/*
+ * Print (print = true) or forget the marks of one connection. A segment
+ * leaving shows its sender's state, so its marks need no line; any other
+ * event of the connection means the ones still waiting for a segment are
+ * history and must come out before its own line.
+ */
+static void settle_marks(struct sn_ladder *l, int side, const struct sn_sock *sock,
+                         const struct tuple *t, bool print)
 {
 	size_t j = 0;
 
 	for (size_t i = 0; i < l->nmarks; i++) {
 		const struct mark *m = &l->marks[i];
-		bool same = m->side == side &&
-		            ((m->has_tuple && tuple_eq(&m->t, t)) ||
-		             (sock && m->sock == sock && m->new_state != SN_LISTEN));
 
-		if (!same)
+		if (!mark_matches(m, side, sock, t))
 			l->marks[j++] = *m;
+		else if (print)
+			print_mark(l, m);
 	}
 	l->nmarks = j;
 }
@@ -881,6 +914,7 @@ static void on_state(struct sn_ladder *l, struct ladder_side *sd, const struct s
 		c->t.laddr = ev->seg.saddr;
 		c->t.lport = ev->seg.sport;
 	}
+	settle_marks(l, sd->idx, ev->sock, c && c->has_tuple ? &c->t : NULL, true);
 	if (carried)
 		a->rcv_state = ev->new_state;
 	else
@@ -902,7 +936,7 @@ static void on_seg_out(struct sn_ladder *l, struct ladder_side *sd,
 	flush_arrival(l);
 	flow_note(l, &ev->seg);
 	c = conn_for_seg(sd, &t, ev->sock, true);
-	consume_marks(l, sd->idx, ev->sock, &t);
+	settle_marks(l, sd->idx, ev->sock, &t, false);
 	flight_push(l, sd->idx, &ev->seg, conn_state(c));
 }
 
@@ -915,6 +949,7 @@ static void on_seg_in(struct sn_ladder *l, struct ladder_side *sd, const struct 
 	struct conn *c;
 
 	flush_arrival(l);
+	settle_marks(l, sd->idx, ev->sock, &t, true);
 	flow_note(l, &ev->seg);
 	/* A SYN usually reaches a listener, which must not adopt its tuple. */
 	c = conn_for_seg(sd, &t, ev->sock, !syn_only);
@@ -963,9 +998,12 @@ static void on_timer(struct sn_ladder *l, struct ladder_side *sd, const struct s
 {
 	char text[REASON_CAP + 16];
 
+	struct conn *c = conn_by_sock(sd, ev->sock);
+
 	flush_arrival(l);
+	settle_marks(l, sd->idx, ev->sock, c && c->has_tuple ? &c->t : NULL, true);
 	snprintf(text, sizeof(text), "(%s timer)", ev->what ? ev->what : "?");
-	print_note(l, sd->idx, conn_by_sock(sd, ev->sock), ev->now_us, text);
+	print_note(l, sd->idx, c, ev->now_us, text);
 }
 
 void sn_ladder_trace(const struct sn_trace_event *ev, void *ctx)
@@ -1093,21 +1131,32 @@ void sn_ladder_set_relative(struct sn_ladder *l, bool relative)
 		l->relative = relative;
 }
 
+/* Print the pending arrival and the marks; all = also those awaiting a segment. */
+static void flush_all(struct sn_ladder *l, bool all)
+{
+	size_t j = 0;
+
+	flush_arrival(l);
+	for (size_t i = 0; i < l->nmarks; i++) {
+		if (l->marks[i].awaits_seg && !all)
+			l->marks[j++] = l->marks[i];
+		else
+			print_mark(l, &l->marks[i]);
+	}
+	l->nmarks = j;
+}
+
 void sn_ladder_flush(struct sn_ladder *l)
 {
-	if (!l)
-		return;
-	flush_arrival(l);
-	for (size_t i = 0; i < l->nmarks; i++)
-		print_mark(l, &l->marks[i]);
-	l->nmarks = 0;
+	if (l)
+		flush_all(l, false);
 }
 
 void sn_ladder_free(struct sn_ladder *l)
 {
 	if (!l)
 		return;
-	sn_ladder_flush(l);
+	flush_all(l, true);
 	for (int i = 0; i < 2; i++) {
 		free(l->side[i].conns);
 		free(l->flight[i].v);

@@ -1,0 +1,92 @@
+/*
+ * world.h - test fixture for simulation tests: two stacks on a memlink
+ * (sim/simnet.h) plus a recorder of everything they trace.
+ *
+ * Side 0 is "C" (198.18.0.1), side 1 is "S" (198.18.0.2). Segments are
+ * recorded when sent, as lines such as
+ *     C SYN seq=1000 ack=0 len=0
+ *     S SYN,ACK seq=8000 ack=1001 len=0
+ * and state changes as
+ *     C CLOSED>SYN_SENT
+ * so a test compares whole conversations as text.
+ */
+#ifndef SN_TEST_WORLD_H
+#define SN_TEST_WORLD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/simnet.h"
+#include "synack.h"
+
+#define W_MS 1000ull
+#define W_SEC 1000000ull
+#define W_MAX_EVENTS 4096
+
+struct w_seg {
+	int side;
+	uint64_t t;
+	struct sn_trace_seg seg;
+};
+
+struct w_state {
+	int side;
+	uint64_t t;
+	int from, to;
+};
+
+struct world {
+	struct sn_simnet net;
+	struct sn_config cfg[2];
+	struct w_seg segs[W_MAX_EVENTS];
+	size_t nsegs;
+	struct w_state states[W_MAX_EVENTS];
+	size_t nstates;
+	size_t ndrops[2];
+	char text[65536];
+};
+
+/* Defaults with ISNs fixed at 1000 (side 0) and 8000 (side 1), seeds fixed.
+ * Call world_config (optional) between world_prepare and world_start to
+ * change cfg[]. */
+void world_prepare(struct world *w);
+void world_start(struct world *w, uint64_t delay_us);
+void world_free(struct world *w);
+
+/* Skip ARP in the recordings' timing: install both neighbours statically. */
+void world_static_arp(struct world *w);
+
+struct sn_sock *w_listen(struct world *w, int side, uint16_t port, int backlog);
+struct sn_sock *w_connect(struct world *w, int side, uint16_t lport, uint16_t rport);
+/* Accept one connection on ls (NULL if none). */
+struct sn_sock *w_accept(struct sn_sock *ls);
+
+void w_run(struct world *w, uint64_t for_us);
+void w_run_until(struct world *w, uint64_t t_us);
+
+/* The recorded segments (from index `from`) / states, one per line. */
+const char *w_segs(struct world *w, size_t from);
+const char *w_segs_timed(struct world *w, size_t from);
+const char *w_states(struct world *w, int side);
+
+int w_state_of(const struct sn_sock *s);
+struct sn_stats w_stats(struct world *w, int side);
+
+#endif
+
+/*
+ * Hand-made segments, for what a well-behaved peer never sends: a segment
+ * that appears to come from the other side's address, delivered straight to
+ * `side`'s stack at the current virtual time (not through the link).
+ */
+struct w_pkt {
+	uint16_t sport, dport;
+	uint32_t seq, ack;
+	uint8_t flags;          /* SN_TH_* */
+	uint16_t wnd;           /* 0 means 65535 */
+	uint16_t mss;           /* MSS option if non-zero */
+	const void *data;
+	size_t len;
+};
+void w_inject(struct world *w, int side, const struct w_pkt *p);
