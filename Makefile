@@ -37,9 +37,14 @@ fuzz:
 	cmake -S . -B build-fuzz -DSN_FUZZ=ON -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	cmake --build build-fuzz -j $(JOBS)
 	@for f in build-fuzz/tests/fuzz_*; do \
-		echo "== $$f ($(FUZZ_SECONDS) s)"; \
-		mkdir -p build-fuzz/corpus/$$(basename $$f); \
-		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build-fuzz/corpus/$$(basename $$f) 2>&1 | tail -4 || exit 1; \
+		name=$$(basename $$f); \
+		echo "== $$name ($(FUZZ_SECONDS) s)"; \
+		mkdir -p build-fuzz/corpus/$$name; \
+		if ! $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			build-fuzz/corpus/$$name >build-fuzz/$$name.log 2>&1; then \
+			tail -40 build-fuzz/$$name.log; echo "FUZZ FAILED: $$name"; exit 1; \
+		fi; \
+		grep -E "stat::number_of_executed_units|Done" build-fuzz/$$name.log | tail -2; \
 	done
 
 install: build

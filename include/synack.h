@@ -351,7 +351,8 @@ struct sn_trace_event {
 	enum sn_trace_kind kind;
 	uint64_t now_us;
 	const struct sn_sock *sock; /* the connection concerned, or NULL */
-	struct sn_trace_seg seg;    /* SEG_IN, SEG_OUT, and DROP of a segment */
+	struct sn_trace_seg seg;    /* SEG_IN, SEG_OUT: the segment. STATE, TIMER:
+	                               the connection's 4-tuple (saddr/sport local) */
 	int old_state, new_state;   /* STATE */
 	const char *what;           /* TIMER: timer name; DROP: reason */
 };

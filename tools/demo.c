@@ -121,7 +121,7 @@ static void server_events(struct sn_sock *s, unsigned ev, void *user)
 				note(d, "server application writes %s", "10 bytes");
 			}
 		}
-		if (n < 0 && n != -EAGAIN) {
+		if (n < 0 && n != -EAGAIN && d->errors[SERVER] == 0) {
 			d->errors[SERVER] = (int)-n;
 			note(d, "server application: recv() fails with %s", err_name((int)-n));
 		}
@@ -178,7 +178,7 @@ static void client_events(struct sn_sock *s, unsigned ev, void *user)
 		}
 		if (n == 0)
 			note(d, "client application sees %s", "end of stream");
-		if (n < 0 && n != -EAGAIN) {
+		if (n < 0 && n != -EAGAIN && d->errors[CLIENT] == 0) {
 			d->errors[CLIENT] = (int)-n;
 			note(d, "client application: recv() fails with %s", err_name((int)-n));
 		}

@@ -940,6 +940,23 @@ static void on_seg_out(struct sn_ladder *l, struct ladder_side *sd,
 	flight_push(l, sd->idx, &ev->seg, conn_state(c));
 }
 
+/*
+ * Lines come out in time order: a change made earlier on either side (an
+ * abort, say) that no segment will carry is printed before anything later.
+ */
+static void flush_older_marks(struct sn_ladder *l, uint64_t t_us)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < l->nmarks; i++) {
+		if (l->marks[i].awaits_seg || l->marks[i].t_us >= t_us)
+			l->marks[j++] = l->marks[i];
+		else
+			print_mark(l, &l->marks[i]);
+	}
+	l->nmarks = j;
+}
+
 static void on_seg_in(struct sn_ladder *l, struct ladder_side *sd, const struct sn_trace_event *ev)
 {
 	struct arrival *a = &l->pend;
@@ -949,6 +966,7 @@ static void on_seg_in(struct sn_ladder *l, struct ladder_side *sd, const struct 
 	struct conn *c;
 
 	flush_arrival(l);
+	flush_older_marks(l, ev->now_us);
 	settle_marks(l, sd->idx, ev->sock, &t, true);
 	flow_note(l, &ev->seg);
 	/* A SYN usually reaches a listener, which must not adopt its tuple. */

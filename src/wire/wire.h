@@ -188,14 +188,15 @@ struct sn_tcp {
 /*
  * Parse a TCP segment of exactly len bytes (the IPv4 payload). When
  * verify_csum is true, the checksum over the pseudo-header (src, dst) and the
- * whole segment must verify. Option rules:
+ * whole segment must verify (and a segment over 65535 bytes, whose length the
+ * pseudo-header cannot carry, is BAD_LEN). Option rules:
  *  - EOL ends option processing; NOP is one byte;
  *  - every other option has a length byte >= 2 that must not run past hdr_len
  *    (BAD_OPTION if it is 0 or 1, or runs off the end, or a kind byte is the
  *    last byte with no room for its length);
  *  - MSS must have length 4, WSCALE 3, SACK_PERM 2, TIMESTAMP 10, SACK
- *    2 + 8n with n >= 1 (BAD_OPTION otherwise); more than 4 SACK blocks: the
- *    first 4 are kept;
+ *    2 + 8n with n >= 1 (BAD_OPTION otherwise); at most 4 blocks fit in 40
+ *    bytes, so a longer SACK option always runs off the header;
  *  - unknown kinds are skipped by their length.
  */
 enum sn_wire_err sn_tcp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst,
@@ -226,7 +227,8 @@ size_t sn_tcp_emit(uint8_t *buf, size_t cap, const struct sn_tcp *h, const char 
  * payload contiguous in seg). */
 void sn_tcp_set_csum(uint8_t *seg, size_t seg_len, uint32_t src, uint32_t dst);
 
-/* Length the options in o take when emitted (0..40, multiple of 4). */
+/* Length the options in o take when emitted (0..56, multiple of 4). Above 40
+ * they do not fit and sn_tcp_emit returns 0: the caller drops SACK blocks. */
 size_t sn_tcp_opts_len(const struct sn_tcp_opts *o);
 
 /* Big-endian helpers used by the parsers and emitters. */
