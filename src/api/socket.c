@@ -527,6 +527,10 @@ int sn_getsockopt(struct sn_sock *s, int level, int name, void *val, socklen_t *
 			return put_int(val, len, !!(s->flags & SN_SF_NODELAY));
 		case TCP_MAXSEG: {
 			struct sn_tcp_info info;
+			/* Before a connection there is no MSS in use yet: report
+			 * what was set, as Linux does. */
+			if ((s->state == SN_CLOSED || s->state == SN_LISTEN) && s->user_mss)
+				return put_int(val, len, s->user_mss);
 			sn_tcp_info(s, &info);
 			return put_int(val, len, (int)info.mss);
 		}

@@ -263,6 +263,8 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 		} else {
 			if (!(flags & SN_TH_RST))
 				tcp_send_ack(s);
+			else
+				STAT_INC(st, tcp_rst_ignored);
 			drop_bad(s, "not in the receive window");
 			return;
 		}
@@ -410,9 +412,12 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 		case SN_ESTABLISHED:
 		case SN_FIN_WAIT_1:
 		case SN_FIN_WAIT_2:
-			if (s->flags & SN_SF_USER_CLOSED) {
+			if ((s->flags & SN_SF_USER_CLOSED) && !s->parent) {
 				/* RFC 1122 4.2.2.13: data after the application
-				 * closed cannot be delivered; say so with a RST. */
+				 * closed cannot be delivered; say so with a RST.
+				 * A child still waiting in the accept queue also
+				 * carries USER_CLOSED (no handle yet), but its
+				 * application is still to come: keep the data. */
 				tcp_send_rst(s);
 				tcb_close(s, 0);
 				return;
@@ -485,21 +490,14 @@ static void tw_input(struct sn_stack *st, struct sn_tw *tw, struct sn_netif *nif
 	if (th->flags & SN_TH_RST) {
 		if (th->seq == tw->rcv_nxt) {
 			STAT_INC(st, tcp_rst_rx);
-			tw_restart(st, tw);
-			tw->expires_us = st->now_us; /* expire at once */
-			tw_expire(st);
+			tw_kill(st, tw);
 		}
 		return;
 	}
 	if ((th->flags & SN_TH_SYN) && !(th->flags & SN_TH_ACK) && sn_seq_gt(th->seq, tw->rcv_nxt)) {
 		struct sn_sock *ls = tcb_find_listener(st, tw->t.laddr, tw->t.lport);
 		if (ls) {
-			tw->expires_us = 0;
-			sn_list_del(&tw->fifo);
-			sn_list_init(&tw->fifo);
-			tw_restart(st, tw);
-			tw->expires_us = st->now_us;
-			tw_expire(st);
+			tw_kill(st, tw);
 			listen_input(ls, ip, th);
 			return;
 		}
@@ -513,9 +511,14 @@ static void tw_input(struct sn_stack *st, struct sn_tw *tw, struct sn_netif *nif
 	}
 	if ((th->flags & SN_TH_SYN) ||
 	    !seq_acceptable(th->seq, seglen, tw->rcv_nxt, tw->wnd)) {
-		/* RFC 5961 4.2 for a SYN; 3.10.7.4 first check otherwise. */
-		if (tcp_challenge_ack_allowed(st))
+		/* RFC 5961 4.2 for a SYN; 3.10.7.4 first check otherwise. Both
+		 * draw on the challenge ACK budget, so count them with it. */
+		if (tcp_challenge_ack_allowed(st)) {
+			STAT_INC(st, tcp_challenge_ack);
 			tcp_send_raw(st, &tw->t, tw->snd_nxt, tw->rcv_nxt, SN_TH_ACK, tw->wnd, NULL);
+		} else {
+			STAT_INC(st, tcp_challenge_ack_limited);
+		}
 	}
 }
 

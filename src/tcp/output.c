@@ -112,11 +112,15 @@ uint16_t tcp_rcv_window(struct sn_sock *s)
 	return (uint16_t)wnd;
 }
 
-/* Our MSS to offer: what fits in the MTU of the interface we use. */
+/* Our MSS to offer: what fits in the MTU of the interface we use, and no more
+ * than TCP_MAXSEG, which tcp(7) says is also announced in the SYN. */
 static uint16_t mss_offer(const struct sn_sock *s)
 {
 	uint16_t mtu = s->netif ? s->netif->mtu : 1500;
-	return (uint16_t)(mtu - SN_IPV4_HLEN - SN_TCP_HLEN);
+	uint16_t mss = (uint16_t)(mtu - SN_IPV4_HLEN - SN_TCP_HLEN);
+	if (s->user_mss && s->user_mss < mss)
+		mss = s->user_mss;
+	return mss;
 }
 
 /* Largest payload per segment: the peer's MSS, our MTU, and TCP_MAXSEG. */
@@ -161,7 +165,9 @@ static void sent_ack(struct sn_sock *s, uint16_t wnd)
 static void send_syn(struct sn_sock *s)
 {
 	struct sn_stack *st = s->stack;
-	bool synack = s->state == SN_SYN_RECEIVED;
+	/* Past SYN-SENT it is a SYN-ACK, also when resent after a close in
+	 * SYN-RECEIVED (see tcp_output). */
+	bool synack = s->state != SN_SYN_SENT;
 	uint16_t wnd = tcp_rcv_window(s);
 	struct sn_tcp th = {
 		.sport = s->t.lport, .dport = s->t.rport, .seq = s->iss,
@@ -210,6 +216,11 @@ void tcp_output(struct sn_sock *s)
 	default:
 		break;
 	}
+	/* Closed in SYN-RECEIVED (RFC 9293 3.10.4: the FIN goes at once) before
+	 * our SYN was acknowledged: a retransmission timeout rewinds to ISS, and
+	 * the SYN-ACK must go again before the FIN can. */
+	if (!(s->flags & SN_SF_EVER_CONNECTED) && s->snd_nxt == s->iss)
+		send_syn(s);
 
 	uint32_t mss = tcp_send_mss(s);
 	for (;;) {

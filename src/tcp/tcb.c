@@ -453,6 +453,14 @@ void tw_expire(struct sn_stack *st)
 	}
 }
 
+/* End one record now (a RST, or a SYN that reopens the 4-tuple), wherever it
+ * sits in the FIFO: tw_expire only looks at the head. */
+void tw_kill(struct sn_stack *st, struct sn_tw *tw)
+{
+	tw_trace_closed(st, tw);
+	tw_destroy(st, tw);
+}
+
 void tw_free_all(struct sn_stack *st)
 {
 	while (!sn_list_empty(&st->tw_fifo))

@@ -218,3 +218,18 @@ void w_inject(struct world *w, int side, const struct w_pkt *p)
 	sn_input(w->net.stack[side], w->net.netif[side], frame, SN_ETH_HLEN + SN_IPV4_HLEN + hl + p->len,
 	         w->net.now_us);
 }
+
+void w_impair(struct world *w, int from_side, uint32_t loss_ppm, uint64_t delay_us)
+{
+	struct sn_link_impair imp = {.loss_ppm = loss_ppm, .delay_us = delay_us};
+	sn_memlink_set_impair(w->net.link, from_side, &imp);
+}
+
+uint64_t w_state_time(const struct world *w, int side, int state)
+{
+	uint64_t t = UINT64_MAX;
+	for (size_t i = 0; i < w->nstates; i++)
+		if (w->states[i].side == side && w->states[i].to == state)
+			t = w->states[i].t;
+	return t;
+}

@@ -90,3 +90,10 @@ struct w_pkt {
 	size_t len;
 };
 void w_inject(struct world *w, int side, const struct w_pkt *p);
+
+/* Impair the frames `from_side` sends: loss in parts per million and the
+ * one-way delay (the setting replaces the whole impairment of that direction). */
+void w_impair(struct world *w, int from_side, uint32_t loss_ppm, uint64_t delay_us);
+/* Virtual time of the last recorded change of `side` into `state`, or
+ * UINT64_MAX if there is none. */
+uint64_t w_state_time(const struct world *w, int side, int state);
