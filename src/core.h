@@ -154,6 +154,7 @@ struct sn_sock {
 	/* RFC 6298 state (rtt.c). */
 	uint32_t srtt_us, rttvar_us, rto_us;
 	uint32_t total_retrans;
+	uint64_t last_oow_ack_us;   /* last ACK sent for an unacceptable segment, input.c */
 
 	struct sn_ring snd_buf, rcv_buf;
 	struct sn_timer rexmt_timer;   /* retransmission: SYN, SYN-ACK, data, FIN */
@@ -190,9 +191,11 @@ struct sn_tw {
 };
 
 struct sn_hash {
-	void **bucket;     /* chains of sn_sock (hash_next) or sn_tw (hash_next) */
+	void **bucket;     /* chains of sn_sock or sn_tw, linked through hash_next */
 	size_t nbuckets;   /* power of two */
 	size_t count;
+	size_t link_off;   /* offsetof(entry type, hash_next) */
+	size_t tuple_off;  /* offsetof(entry type, t) */
 };
 
 #define SN_BIND_BUCKETS 1024
@@ -286,7 +289,8 @@ void tw_restart(struct sn_stack *st, struct sn_tw *tw);
 void tw_expire(struct sn_stack *st);
 void tw_kill(struct sn_stack *st, struct sn_tw *tw);
 void tw_free_all(struct sn_stack *st);
-uint64_t tuple_hash(const struct sn_stack *st, const struct sn_tuple *t);
+uint64_t tuple_siphash(const struct sn_tuple *t, const uint8_t key[16]);
+int tcb_tables_init(struct sn_stack *st);
 
 /* isn.c */
 uint32_t isn_generate(struct sn_stack *st, const struct sn_tuple *t);

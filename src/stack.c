@@ -54,14 +54,6 @@ static void fill_random(void *buf, size_t len)
 	}
 }
 
-static int hash_init(struct sn_hash *h, size_t n)
-{
-	h->bucket = calloc(n, sizeof(void *));
-	h->nbuckets = n;
-	h->count = 0;
-	return h->bucket ? 0 : -ENOMEM;
-}
-
 struct sn_stack *sn_stack_new(const struct sn_config *cfg)
 {
 	struct sn_stack *st = calloc(1, sizeof(*st));
@@ -98,7 +90,7 @@ struct sn_stack *sn_stack_new(const struct sn_config *cfg)
 	sn_list_init(&st->socks);
 	sn_list_init(&st->event_q);
 	sn_list_init(&st->output_q);
-	if (hash_init(&st->conns, 256) || hash_init(&st->tws, 256)) {
+	if (tcb_tables_init(st)) {
 		free(st->conns.bucket);
 		free(st->tws.bucket);
 		free(st);

@@ -9,22 +9,12 @@
  * sequence number space that an off-path attacker cannot predict, while
  * successive incarnations of the same 4-tuple still move forward with time.
  */
-#include <sodium.h>
-#include <string.h>
-
 #include "core.h"
 
 uint32_t isn_generate(struct sn_stack *st, const struct sn_tuple *t)
 {
 	if (st->cfg.isn_fixed)
 		return st->cfg.isn_value;
-	uint8_t in[12], out[8];
-	sn_put32(in, t->laddr);
-	sn_put16(in + 4, t->lport);
-	sn_put32(in + 6, t->raddr);
-	sn_put16(in + 10, t->rport);
-	crypto_shorthash(out, in, sizeof(in), st->isn_key);
-	uint32_t f;
-	memcpy(&f, out, sizeof(f));
+	uint32_t f = (uint32_t)tuple_siphash(t, st->isn_key);
 	return (uint32_t)(st->now_us / 4) + f;
 }

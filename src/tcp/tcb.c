@@ -23,17 +23,22 @@
 #include "core.h"
 #include "tcp/seq.h"
 
-uint64_t tuple_hash(const struct sn_stack *st, const struct sn_tuple *t)
+uint64_t tuple_siphash(const struct sn_tuple *t, const uint8_t key[16])
 {
 	uint8_t in[12], out[8];
 	sn_put32(in, t->laddr);
-	sn_put32(in + 4, t->raddr);
-	sn_put16(in + 8, t->lport);
+	sn_put16(in + 4, t->lport);
+	sn_put32(in + 6, t->raddr);
 	sn_put16(in + 10, t->rport);
-	crypto_shorthash(out, in, sizeof(in), st->hash_key);
+	crypto_shorthash(out, in, sizeof(in), key);
 	uint64_t h;
 	memcpy(&h, out, sizeof(h));
 	return h;
+}
+
+static uint64_t tuple_hash(const struct sn_stack *st, const struct sn_tuple *t)
+{
+	return tuple_siphash(t, st->hash_key);
 }
 
 static bool tuple_eq(const struct sn_tuple *a, const struct sn_tuple *b)
@@ -42,68 +47,112 @@ static bool tuple_eq(const struct sn_tuple *a, const struct sn_tuple *b)
 	       a->rport == b->rport;
 }
 
-/* ---- connection table ------------------------------------------------------
+/* ---- the two 4-tuple tables ------------------------------------------------
  * Chained, power-of-two buckets, doubled when the load reaches 1; growth
- * rehashes every entry at once (amortised O(1) per insert). */
+ * rehashes every entry at once (amortised O(1) per insert). An entry is a
+ * struct sn_sock (connections) or a struct sn_tw (TIME-WAIT); the table knows
+ * where in an entry its chain link and its 4-tuple sit. */
 
-static void conns_grow(struct sn_stack *st)
+static void **entry_link(const struct sn_hash *h, void *e)
 {
-	size_t n = st->conns.nbuckets * 2;
+	return (void **)((char *)e + h->link_off);
+}
+
+static const struct sn_tuple *entry_tuple(const struct sn_hash *h, const void *e)
+{
+	return (const struct sn_tuple *)((const char *)e + h->tuple_off);
+}
+
+static int hash_init(struct sn_hash *h, size_t link_off, size_t tuple_off)
+{
+	h->nbuckets = 256;
+	h->count = 0;
+	h->link_off = link_off;
+	h->tuple_off = tuple_off;
+	h->bucket = calloc(h->nbuckets, sizeof(void *));
+	return h->bucket ? 0 : -ENOMEM;
+}
+
+int tcb_tables_init(struct sn_stack *st)
+{
+	if (hash_init(&st->conns, offsetof(struct sn_sock, hash_next), offsetof(struct sn_sock, t)) ||
+	    hash_init(&st->tws, offsetof(struct sn_tw, hash_next), offsetof(struct sn_tw, t)))
+		return -ENOMEM;
+	return 0;
+}
+
+static void hash_grow(const struct sn_stack *st, struct sn_hash *h)
+{
+	size_t n = h->nbuckets * 2;
 	void **nb = calloc(n, sizeof(void *));
 	if (!nb)
 		return; /* keep the longer chains; still correct */
-	for (size_t i = 0; i < st->conns.nbuckets; i++) {
-		struct sn_sock *s = st->conns.bucket[i];
-		while (s) {
-			struct sn_sock *next = s->hash_next;
-			size_t b = tuple_hash(st, &s->t) & (n - 1);
-			s->hash_next = nb[b];
-			nb[b] = s;
-			s = next;
+	for (size_t i = 0; i < h->nbuckets; i++) {
+		void *e = h->bucket[i];
+		while (e) {
+			void *next = *entry_link(h, e);
+			size_t b = tuple_hash(st, entry_tuple(h, e)) & (n - 1);
+			*entry_link(h, e) = nb[b];
+			nb[b] = e;
+			e = next;
 		}
 	}
-	free(st->conns.bucket);
-	st->conns.bucket = nb;
-	st->conns.nbuckets = n;
+	free(h->bucket);
+	h->bucket = nb;
+	h->nbuckets = n;
+}
+
+static void hash_add(const struct sn_stack *st, struct sn_hash *h, void *e)
+{
+	if (h->count >= h->nbuckets)
+		hash_grow(st, h);
+	size_t b = tuple_hash(st, entry_tuple(h, e)) & (h->nbuckets - 1);
+	*entry_link(h, e) = h->bucket[b];
+	h->bucket[b] = e;
+	h->count++;
+}
+
+static void hash_del(const struct sn_stack *st, struct sn_hash *h, void *e)
+{
+	size_t b = tuple_hash(st, entry_tuple(h, e)) & (h->nbuckets - 1);
+	void **pp = &h->bucket[b];
+	while (*pp && *pp != e)
+		pp = entry_link(h, *pp);
+	if (*pp) {
+		*pp = *entry_link(h, e);
+		h->count--;
+	}
+	*entry_link(h, e) = NULL;
+}
+
+static void *hash_find(const struct sn_stack *st, const struct sn_hash *h, const struct sn_tuple *t)
+{
+	size_t b = tuple_hash(st, t) & (h->nbuckets - 1);
+	for (void *e = h->bucket[b]; e; e = *entry_link(h, e))
+		if (tuple_eq(entry_tuple(h, e), t))
+			return e;
+	return NULL;
 }
 
 void tcb_hash_insert(struct sn_sock *s)
 {
-	struct sn_stack *st = s->stack;
 	if (s->flags & SN_SF_IN_HASH)
 		return;
-	if (st->conns.count >= st->conns.nbuckets)
-		conns_grow(st);
-	size_t b = tuple_hash(st, &s->t) & (st->conns.nbuckets - 1);
-	s->hash_next = st->conns.bucket[b];
-	st->conns.bucket[b] = s;
-	st->conns.count++;
+	hash_add(s->stack, &s->stack->conns, s);
 	s->flags |= SN_SF_IN_HASH;
 }
 
 void tcb_hash_remove(struct sn_sock *s)
 {
-	struct sn_stack *st = s->stack;
 	if (!(s->flags & SN_SF_IN_HASH))
 		return;
-	size_t b = tuple_hash(st, &s->t) & (st->conns.nbuckets - 1);
-	struct sn_sock **pp = (struct sn_sock **)&st->conns.bucket[b];
-	while (*pp && *pp != s)
-		pp = &(*pp)->hash_next;
-	if (*pp)
-		*pp = s->hash_next;
-	s->hash_next = NULL;
-	st->conns.count--;
+	hash_del(s->stack, &s->stack->conns, s);
 	s->flags &= ~SN_SF_IN_HASH;
 }
 
 struct sn_sock *tcb_lookup(struct sn_stack *st, const struct sn_tuple *t)
 {
-	size_t b = tuple_hash(st, t) & (st->conns.nbuckets - 1);
-	for (struct sn_sock *s = st->conns.bucket[b]; s; s = s->hash_next)
-		if (tuple_eq(&s->t, t))
-			return s;
-	return NULL;
+	return hash_find(st, &st->conns, t);
 }
 
 /* ---- bind table ---------------------------------------------------------- */
@@ -338,34 +387,9 @@ void tcb_free_all(struct sn_stack *st)
 
 /* ---- TIME-WAIT ----------------------------------------------------------- */
 
-static void tws_grow(struct sn_stack *st)
-{
-	size_t n = st->tws.nbuckets * 2;
-	void **nb = calloc(n, sizeof(void *));
-	if (!nb)
-		return;
-	for (size_t i = 0; i < st->tws.nbuckets; i++) {
-		struct sn_tw *tw = st->tws.bucket[i];
-		while (tw) {
-			struct sn_tw *next = tw->hash_next;
-			size_t b = tuple_hash(st, &tw->t) & (n - 1);
-			tw->hash_next = nb[b];
-			nb[b] = tw;
-			tw = next;
-		}
-	}
-	free(st->tws.bucket);
-	st->tws.bucket = nb;
-	st->tws.nbuckets = n;
-}
-
 struct sn_tw *tw_lookup(struct sn_stack *st, const struct sn_tuple *t)
 {
-	size_t b = tuple_hash(st, t) & (st->tws.nbuckets - 1);
-	for (struct sn_tw *tw = st->tws.bucket[b]; tw; tw = tw->hash_next)
-		if (tuple_eq(&tw->t, t))
-			return tw;
-	return NULL;
+	return hash_find(st, &st->tws, t);
 }
 
 static void tw_trace_closed(struct sn_stack *st, const struct sn_tw *tw)
@@ -383,13 +407,7 @@ static void tw_trace_closed(struct sn_stack *st, const struct sn_tw *tw)
 
 static void tw_destroy(struct sn_stack *st, struct sn_tw *tw)
 {
-	size_t b = tuple_hash(st, &tw->t) & (st->tws.nbuckets - 1);
-	struct sn_tw **pp = (struct sn_tw **)&st->tws.bucket[b];
-	while (*pp && *pp != tw)
-		pp = &(*pp)->hash_next;
-	if (*pp)
-		*pp = tw->hash_next;
-	st->tws.count--;
+	hash_del(st, &st->tws, tw);
 	sn_list_del(&tw->fifo);
 	free(tw);
 }
@@ -414,12 +432,7 @@ void tcb_enter_time_wait(struct sn_sock *s, bool ack_fin)
 		tw->snd_nxt = s->snd_nxt;
 		tw->rcv_nxt = s->rcv_nxt;
 		tw->wnd = tcp_rcv_window(s);
-		if (st->tws.count >= st->tws.nbuckets)
-			tws_grow(st);
-		size_t b = tuple_hash(st, &tw->t) & (st->tws.nbuckets - 1);
-		tw->hash_next = st->tws.bucket[b];
-		st->tws.bucket[b] = tw;
-		st->tws.count++;
+		hash_add(st, &st->tws, tw);
 		sn_list_init(&tw->fifo);
 		tw_restart(st, tw);
 	}
