@@ -13,6 +13,7 @@
 
 #include "buf/ring.h"
 #include "synack.h"
+#include "tcp/rtt.h"
 #include "tcp/wheel.h"
 #include "util/rand.h"
 #include "wire/wire.h"
@@ -152,7 +153,7 @@ struct sn_sock {
 	uint16_t user_mss;          /* TCP_MAXSEG, 0 = from the MTU */
 
 	/* RFC 6298 state (rtt.c). */
-	uint32_t srtt_us, rttvar_us, rto_us;
+	struct sn_rtt rtt;
 	uint32_t total_retrans;
 	uint64_t last_oow_ack_us;   /* last ACK sent for an unacceptable segment, input.c */
 
@@ -295,9 +296,8 @@ int tcb_tables_init(struct sn_stack *st);
 /* isn.c */
 uint32_t isn_generate(struct sn_stack *st, const struct sn_tuple *t);
 
-/* rtt.c */
-void rtt_init(struct sn_sock *s);
-void rtt_backoff(struct sn_sock *s);
+/* timer.c also: the estimator with the stack's configured bounds */
+void tcp_rtt_init(struct sn_sock *s);
 
 /* input.c */
 void tcp_input(struct sn_netif *nif, const struct sn_ipv4 *ip, const uint8_t *seg, size_t len);

@@ -186,7 +186,7 @@ int sn_connect(struct sn_sock *s, const struct sockaddr *addr, socklen_t len)
 	s->snd_buf_seq = s->iss + 1;
 	s->syn_tries = 0;
 	s->rexmt_count = 0;
-	rtt_init(s);
+	tcp_rtt_init(s);
 	tcb_hash_insert(s);
 	s->flags |= SN_SF_CONNECTING;
 	STAT_INC(st, tcp_active_opens);
@@ -555,9 +555,9 @@ int sn_tcp_info(const struct sn_sock *s, struct sn_tcp_info *info)
 	info->rcv_nxt = s->rcv_nxt;
 	info->rcv_wnd = sn_seq_gt(s->rcv_adv, s->rcv_nxt) ? s->rcv_adv - s->rcv_nxt : 0;
 	info->mss = tcp_send_mss(s);
-	info->rto_us = s->rto_us;
-	info->srtt_us = s->srtt_us;
-	info->rttvar_us = s->rttvar_us;
+	info->rto_us = s->rtt.rto_us;
+	info->srtt_us = s->rtt.srtt_us;
+	info->rttvar_us = s->rtt.rttvar_us;
 	info->retransmits = s->rexmt_count;
 	info->total_retrans = s->total_retrans;
 	info->bytes_in_flight = s->snd_max - s->snd_una;

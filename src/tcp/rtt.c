@@ -1,25 +1,46 @@
 /*
- * rtt.c - the retransmission timeout, RFC 6298.
- *
- * Until the first RTT measurement the RTO is initial_rto_ms (1 s, RFC 6298
- * 2.1); every expiry of the retransmission timer doubles it (5.5), bounded by
- * max_rto_ms. RTT sampling (SRTT/RTTVAR, Karn's rule) arrives with reliable
- * data transfer; the SYN and FIN machinery uses only the initial value and
- * the back-off.
+ * rtt.c - the RFC 6298 estimator; see rtt.h.
  */
-#include "core.h"
+#include "tcp/rtt.h"
 
-void rtt_init(struct sn_sock *s)
+static uint32_t clamp(const struct sn_rtt *r, uint64_t rto)
 {
-	const struct sn_config *c = &s->stack->cfg;
-	s->srtt_us = 0;
-	s->rttvar_us = 0;
-	s->rto_us = c->initial_rto_ms * 1000u;
+	if (rto < r->min_rto_us)
+		return r->min_rto_us;
+	if (rto > r->max_rto_us)
+		return r->max_rto_us;
+	return (uint32_t)rto;
 }
 
-void rtt_backoff(struct sn_sock *s)
+void sn_rtt_init(struct sn_rtt *r, uint32_t initial_us, uint32_t min_us, uint32_t max_us)
 {
-	uint64_t max = (uint64_t)s->stack->cfg.max_rto_ms * 1000;
-	uint64_t rto = (uint64_t)s->rto_us * 2;
-	s->rto_us = (uint32_t)(rto > max ? max : rto);
+	r->srtt_us = 0;
+	r->rttvar_us = 0;
+	r->min_rto_us = min_us;
+	r->max_rto_us = max_us < min_us ? min_us : max_us;
+	/* 2.1: before any sample the RTO is the initial value, which is not
+	 * subject to the minimum (a profile may set 1 s initial, 200 ms min). */
+	r->rto_us = initial_us > r->max_rto_us ? r->max_rto_us : initial_us;
+}
+
+void sn_rtt_sample(struct sn_rtt *r, uint32_t rtt_us)
+{
+	if (rtt_us == 0)
+		rtt_us = 1; /* a sample below the clock's resolution still counts */
+	if (r->srtt_us == 0) {
+		r->srtt_us = rtt_us;
+		r->rttvar_us = rtt_us / 2;
+	} else {
+		uint32_t delta = r->srtt_us > rtt_us ? r->srtt_us - rtt_us : rtt_us - r->srtt_us;
+		/* RTTVAR first: it uses the SRTT before this sample (2.3). */
+		r->rttvar_us = (uint32_t)(((uint64_t)r->rttvar_us * 3 + delta) / 4);
+		r->srtt_us = (uint32_t)(((uint64_t)r->srtt_us * 7 + rtt_us) / 8);
+	}
+	uint64_t var4 = (uint64_t)r->rttvar_us * 4;
+	r->rto_us = clamp(r, r->srtt_us + (var4 > SN_RTT_GRANULARITY_US ? var4 : SN_RTT_GRANULARITY_US));
+}
+
+void sn_rtt_backoff(struct sn_rtt *r)
+{
+	r->rto_us = clamp(r, (uint64_t)r->rto_us * 2);
 }

@@ -254,7 +254,7 @@ struct sn_sock *tcb_new(struct sn_stack *st)
 	sn_list_init(&s->child_link);
 	sn_list_add_tail(&st->socks, &s->sock_link);
 	tcp_timers_init(s);
-	rtt_init(s);
+	tcp_rtt_init(s);
 	return s;
 }
 

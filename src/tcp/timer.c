@@ -77,7 +77,7 @@ static void rexmt_expired(struct sn_timer *t, uint64_t now_us)
 	s->rexmt_count++;
 	s->total_retrans++;
 	STAT_INC(st, tcp_retrans);
-	rtt_backoff(s);
+	sn_rtt_backoff(&s->rtt);
 	/* Go back to the oldest unacknowledged octet, RFC 6298 5.4. */
 	s->snd_nxt = s->snd_una;
 	tcb_want_output(s);
@@ -91,6 +91,12 @@ static void fin2_expired(struct sn_timer *t, uint64_t now_us)
 		tcb_close(s, 0);
 }
 
+void tcp_rtt_init(struct sn_sock *s)
+{
+	const struct sn_config *c = &s->stack->cfg;
+	sn_rtt_init(&s->rtt, c->initial_rto_ms * 1000u, c->min_rto_ms * 1000u, c->max_rto_ms * 1000u);
+}
+
 void tcp_timers_init(struct sn_sock *s)
 {
 	sn_timer_init(&s->rexmt_timer, rexmt_expired);
@@ -100,7 +106,7 @@ void tcp_timers_init(struct sn_sock *s)
 void tcp_rexmt_arm(struct sn_sock *s)
 {
 	struct sn_stack *st = s->stack;
-	sn_timer_arm(&st->wheel, &s->rexmt_timer, st->now_us + s->rto_us);
+	sn_timer_arm(&st->wheel, &s->rexmt_timer, st->now_us + s->rtt.rto_us);
 }
 
 void tcp_rexmt_stop(struct sn_sock *s)
