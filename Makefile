@@ -40,7 +40,7 @@ fuzz:
 		name=$$(basename $$f); \
 		echo "== $$name ($(FUZZ_SECONDS) s)"; \
 		mkdir -p build-fuzz/corpus/$$name; \
-		if ! $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		if ! $$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
 			build-fuzz/corpus/$$name >build-fuzz/$$name.log 2>&1; then \
 			tail -40 build-fuzz/$$name.log; echo "FUZZ FAILED: $$name"; exit 1; \
 		fi; \

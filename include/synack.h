@@ -279,6 +279,7 @@ int sn_tcp_info(const struct sn_sock *s, struct sn_tcp_info *info);
 	X(ip_drop_csum, "IPv4 packets with a bad header checksum")                        \
 	X(ip_drop_frag, "IPv4 fragments (reassembly is not supported)")                   \
 	X(ip_drop_not_ours, "IPv4 packets for another address")                           \
+	X(ip_drop_bad_src, "IPv4 packets from an impossible source (0, broadcast, multicast, us)") \
 	X(ip_drop_proto, "IPv4 packets of an unsupported protocol")                       \
 	X(ip_drop_no_route, "outgoing packets with no route")                             \
 	X(icmp_rx, "ICMP messages received")                                              \

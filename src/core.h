@@ -276,6 +276,7 @@ struct sn_sock *tcb_lookup(struct sn_stack *st, const struct sn_tuple *t);
 int tcb_bind(struct sn_sock *s, uint32_t addr, uint16_t port);
 void tcb_unbind(struct sn_sock *s);
 struct sn_sock *tcb_find_listener(struct sn_stack *st, uint32_t addr, uint16_t port);
+bool tcb_listener_conflict(const struct sn_sock *s);
 int tcb_pick_ephemeral(struct sn_stack *st, uint32_t laddr, uint16_t *port);
 void tcb_event(struct sn_sock *s, unsigned ev);
 void tcb_want_output(struct sn_sock *s);

@@ -101,14 +101,8 @@ int sn_listen(struct sn_sock *s, int backlog)
 		if (err)
 			return err;
 	}
-	if (s->state == SN_CLOSED) {
-		/* Binding while another socket listens on the port was refused
-		 * in tcb_bind only if neither had SO_REUSEADDR; a listener must
-		 * be alone on its port whatever the flags say. */
-		struct sn_sock *other = tcb_find_listener(s->stack, s->t.laddr, s->t.lport);
-		if (other && other != s && other->t.laddr == s->t.laddr)
-			return -EADDRINUSE;
-	}
+	if (s->state == SN_CLOSED && tcb_listener_conflict(s))
+		return -EADDRINUSE;
 	return listen_start(s, backlog);
 }
 
@@ -259,8 +253,8 @@ ssize_t sn_recv(struct sn_sock *s, void *buf, size_t len, int flags)
 {
 	if (flags & MSG_OOB)
 		return -EOPNOTSUPP;
-	if (s->flags & SN_SF_SHUT_RD)
-		return 0;
+	/* After SHUT_RD what is already buffered is still handed back, then
+	 * end of stream, as on Linux. */
 	if (sn_ring_used(&s->rcv_buf) > 0) {
 		if (len == 0)
 			return 0;
@@ -273,7 +267,7 @@ ssize_t sn_recv(struct sn_sock *s, void *buf, size_t len, int flags)
 		}
 		return (ssize_t)n;
 	}
-	if (s->flags & SN_SF_FIN_RCVD)
+	if (s->flags & (SN_SF_FIN_RCVD | SN_SF_SHUT_RD))
 		return 0;
 	if (s->so_error)
 		return take_error(s);

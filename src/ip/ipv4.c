@@ -28,6 +28,24 @@ struct sn_netif *ipv4_route(struct sn_stack *st, uint32_t dst, uint32_t *next_ho
 	return NULL;
 }
 
+/*
+ * RFC 1122 3.2.1.3: a packet whose source is "this host" (0), a broadcast,
+ * a multicast group, or our own address cannot have come from a real peer;
+ * answering it (a SYN-ACK, an echo reply) would send to nobody or to everyone.
+ */
+static bool source_valid(const struct sn_netif *nif, uint32_t src)
+{
+	if (src == 0 || src == 0xffffffffu || (src & 0xf0000000u) == 0xe0000000u)
+		return false;
+	if (src == nif->addr)
+		return false;
+	/* The directed broadcast of our own subnet. */
+	if (nif->mask != 0xffffffffu && nif->mask != 0xfffffffeu &&
+	    (src & ~nif->mask) == ~nif->mask && (src & nif->mask) == (nif->addr & nif->mask))
+		return false;
+	return true;
+}
+
 void ipv4_input(struct sn_netif *nif, const uint8_t *pkt, size_t len)
 {
 	struct sn_stack *st = nif->stack;
@@ -48,6 +66,10 @@ void ipv4_input(struct sn_netif *nif, const uint8_t *pkt, size_t len)
 	}
 	if (ip.dst != nif->addr) {
 		STAT_INC(st, ip_drop_not_ours);
+		return;
+	}
+	if (!source_valid(nif, ip.src)) {
+		STAT_INC(st, ip_drop_bad_src);
 		return;
 	}
 	const uint8_t *payload = pkt + ip.payload_off;

@@ -62,6 +62,29 @@ static void challenge_ack(struct sn_sock *s)
 	}
 }
 
+/*
+ * The ACK owed to a segment we cannot accept (RFC 9293 3.10.7.4 first check,
+ * RFC 5961 5.2). Two ends that disagree about the sequence space, one misled
+ * by a forged or stale segment, would otherwise answer each other's pure ACKs
+ * with ACKs forever, at line rate. Like Linux (tcp_invalid_ratelimit), answer
+ * a segment that occupies no sequence space, or a SYN, at most once per
+ * OOW_ACK_INTERVAL_US per connection; data is always answered, because its
+ * sender needs the ACK to stop retransmitting.
+ */
+#define OOW_ACK_INTERVAL_US 500000u
+
+static void oow_ack(struct sn_sock *s, uint32_t seglen, uint8_t flags)
+{
+	struct sn_stack *st = s->stack;
+	if (seglen == 0 || (flags & SN_TH_SYN)) {
+		if (s->last_oow_ack_us != 0 &&
+		    st->now_us - s->last_oow_ack_us < OOW_ACK_INTERVAL_US)
+			return;
+		s->last_oow_ack_us = st->now_us;
+	}
+	tcp_send_ack(s);
+}
+
 /* Octets of sequence space a segment occupies: data, plus one each for SYN and FIN. */
 static uint32_t seg_seqlen(const struct sn_tcp *th, size_t len)
 {
@@ -233,7 +256,10 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 	if (s->state == SN_SYN_RECEIVED && (flags & SN_TH_SYN) && !(flags & SN_TH_ACK) &&
 	    seq == s->irs) {
 		/* The peer's SYN again: our SYN-ACK was lost or is late. Resend it
-		 * now rather than wait for our timer. */
+		 * now rather than wait for our timer; it counts as one of the
+		 * SYN-ACK's retransmissions. */
+		STAT_INC(st, tcp_synack_retrans);
+		STAT_INC(st, tcp_retrans);
 		tcp_send_ack(s);
 		return;
 	}
@@ -261,10 +287,12 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 			flags &= (uint8_t)~SN_TH_FIN;
 			tcp_send_ack(s);
 		} else {
-			if (!(flags & SN_TH_RST))
-				tcp_send_ack(s);
-			else
+			if (flags & SN_TH_RST)
 				STAT_INC(st, tcp_rst_ignored);
+			else if ((flags & SN_TH_SYN) && s->state != SN_SYN_RECEIVED)
+				challenge_ack(s); /* RFC 5961 4.2: whatever its seq */
+			else
+				oow_ack(s, seglen, flags);
 			drop_bad(s, "not in the receive window");
 			return;
 		}
@@ -351,7 +379,7 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 		 * a retransmission may have moved snd_nxt back. */
 		if (sn_seq_gt(th->ack, s->snd_max) ||
 		    sn_seq_lt(th->ack, s->snd_una - s->max_snd_wnd)) {
-			tcp_send_ack(s);
+			oow_ack(s, seglen, flags);
 			drop_bad(s, "ACK outside the acceptable range");
 			return;
 		}

@@ -210,6 +210,22 @@ void tcb_unbind(struct sn_sock *s)
 	s->flags &= ~SN_SF_BOUND;
 }
 
+/*
+ * SO_REUSEADDR lets sockets share a port for connecting, but a listener must
+ * be alone on its address and port: no other listener whose address overlaps
+ * (equal, or either is INADDR_ANY), as on Linux.
+ */
+bool tcb_listener_conflict(const struct sn_sock *s)
+{
+	for (struct sn_sock *o = *bind_head(s->stack, s->t.lport); o; o = o->bind_next) {
+		if (o == s || o->t.lport != s->t.lport || o->state != SN_LISTEN)
+			continue;
+		if (o->t.laddr == s->t.laddr || o->t.laddr == 0 || s->t.laddr == 0)
+			return true;
+	}
+	return false;
+}
+
 struct sn_sock *tcb_find_listener(struct sn_stack *st, uint32_t addr, uint16_t port)
 {
 	struct sn_sock *wild = NULL;

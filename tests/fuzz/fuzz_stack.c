@@ -56,6 +56,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MS 1000ull
 #define SEC 1000000ull
 #define TIME_BUDGET (900 * SEC) /* virtual time one input may use */
+#define STEP_BUDGET 20000        /* simulation steps one input may use */
+#define AUTOWRITE_BUDGET (256 * 1024) /* bytes callbacks may send per input */
 #define FRAME_MAX 4096
 
 /* ---- reading the input ----------------------------------------------------- */
@@ -104,6 +106,7 @@ struct handle {
 	bool abort;         /* ... with sn_abort instead of sn_close */
 	bool autoread;      /* the callback drains READABLE */
 	bool autowrite;     /* the callback refills WRITABLE */
+	uint16_t lport, rport; /* its 4-tuple, for forged segments */
 };
 
 static struct sn_simnet net;
@@ -112,6 +115,8 @@ static struct sn_sock *listener;
 static bool accept_in_cb;
 static uint8_t payload[FRAME_MAX];
 static uint64_t start_us;
+static uint64_t steps_left;
+static size_t autowrite_left;
 
 static void handle_drop(struct handle *h)
 {
@@ -129,8 +134,11 @@ static void sock_cb(struct sn_sock *s, unsigned ev, void *user)
 			if (sn_recv(s, buf, sizeof(buf), 0) <= 0)
 				break;
 	}
-	if ((ev & SN_EV_WRITABLE) && h->autowrite)
-		(void)sn_send(s, payload, 1500, 0);
+	if ((ev & SN_EV_WRITABLE) && h->autowrite && autowrite_left >= 1500) {
+		ssize_t n = sn_send(s, payload, 1500, 0);
+		if (n > 0)
+			autowrite_left -= (size_t)n;
+	}
 	if (ev & h->close_on) {
 		handle_drop(h);
 		if (h->abort)
@@ -144,11 +152,18 @@ static void sock_cb(struct sn_sock *s, unsigned ev, void *user)
  * segments for its 4-tuple read their sequence numbers there. */
 #define FIRST_FREE 2
 
-static struct handle *handle_add(struct sn_sock *s, int side, int from)
+static struct handle *handle_add(struct sn_sock *s, int side, int from, uint16_t rport)
 {
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	uint16_t lport = sn_getsockname(s, (struct sockaddr *)&a, &len) == 0 ? ntohs(a.sin_port) : 0;
+	len = sizeof(a);
+	if (sn_getpeername(s, (struct sockaddr *)&a, &len) == 0)
+		rport = ntohs(a.sin_port);
 	for (int i = from; i < MAX_HANDLES; i++) {
 		if (!handles[i].s) {
-			handles[i] = (struct handle){.s = s, .side = side};
+			handles[i] = (struct handle){.s = s, .side = side, .lport = lport,
+			                             .rport = rport};
 			sn_set_event_cb(s, sock_cb, &handles[i]);
 			return &handles[i];
 		}
@@ -163,7 +178,7 @@ static void accept_all(void)
 	if (!listener)
 		return;
 	while ((c = sn_accept(listener, NULL, NULL, NULL)) != NULL)
-		handle_add(c, S, FIRST_FREE);
+		handle_add(c, S, FIRST_FREE, 0);
 }
 
 static void listener_cb(struct sn_sock *s, unsigned ev, void *user)
@@ -179,6 +194,12 @@ static void run_for(uint64_t dt)
 	if (end > start_us + TIME_BUDGET)
 		end = start_us + TIME_BUDGET;
 	if (end <= net.now_us)
+		return;
+	/* Step by step, so that one input cannot keep the stacks busy for
+	 * long in real time (a bulk transfer lasting all of TIME_BUDGET). */
+	while (steps_left > 0 && sn_simnet_step(&net, end))
+		steps_left--;
+	if (steps_left == 0)
 		return;
 	sn_simnet_run_until(&net, end);
 	/* After a poll nothing is left that is due now: a stack that says
@@ -221,9 +242,11 @@ static void world_up(void)
 	sn_simnet_run_until(&net, 10 * MS);
 	struct sn_sock *s = sn_accept(listener, NULL, NULL, NULL);
 	CHECK(s != NULL);
-	handle_add(c, C, 0); /* handles[0]: the client end */
-	handle_add(s, S, 1); /* handles[1]: the server end */
+	handle_add(c, C, 0, SPORT); /* handles[0]: the client end */
+	handle_add(s, S, 1, CPORT); /* handles[1]: the server end */
 	start_us = net.now_us;
+	steps_left = STEP_BUDGET;
+	autowrite_left = AUTOWRITE_BUDGET;
 }
 
 static void world_down(void)
@@ -239,7 +262,9 @@ static void world_down(void)
 		sn_close(listener);
 	listener = NULL;
 	/* Let the closes play out a little, then throw everything away. */
-	sn_simnet_run_until(&net, net.now_us + 2 * SEC);
+	uint64_t end = net.now_us + 2 * SEC;
+	for (int i = 0; i < 2000 && sn_simnet_step(&net, end); i++)
+		;
 	sn_simnet_free(&net);
 }
 
@@ -493,12 +518,13 @@ static void new_connection(struct input *in)
 	uint8_t sel = u8(in);
 	struct sn_sock *c = sn_socket(net.stack[C]);
 	/* Port 80 has the listener (unless closed); 81 never does. */
-	struct sockaddr_in to = sn_simnet_sockaddr(S, sel & 1 ? SPORT + 1 : SPORT);
+	uint16_t port = sel & 1 ? SPORT + 1 : SPORT;
+	struct sockaddr_in to = sn_simnet_sockaddr(S, port);
 	if (sn_connect(c, (struct sockaddr *)&to, sizeof(to)) != -EINPROGRESS) {
 		sn_close(c);
 		return;
 	}
-	handle_add(c, C, FIRST_FREE);
+	handle_add(c, C, FIRST_FREE, port);
 }
 
 static void listener_op(struct input *in)
@@ -616,10 +642,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			/* The established connection, seen from the server. */
 			forge_on(&in, &handles[1], CPORT, SPORT, ISN_C + 1, ISN_S + 1);
 			break;
-		case 4:
-			/* ... and from the client. */
-			forge_on(&in, &handles[0], SPORT, CPORT, ISN_S + 1, ISN_C + 1);
+		case 4: {
+			/* ... from the client, or any other connection we hold,
+			 * whatever its state (SYN-SENT included). */
+			const struct handle *h = &handles[u8(&in) % MAX_HANDLES];
+			if (!h->s || h->lport == 0 || h->rport == 0)
+				h = &handles[0];
+			forge_on(&in, h, h->rport, h->lport, ISN_S + 1, ISN_C + 1);
 			break;
+		}
 		case 5: {
 			/* A handshake of our own on the listener: four client ports,
 			 * each with its own ISN, answered by the server's fixed ISN. */

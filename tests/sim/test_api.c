@@ -1267,6 +1267,44 @@ static void bulk_transfer_both_ways(void **state)
 	sn_close(ls);
 }
 
+/* A listener is alone on its port: SO_REUSEADDR does not let a specific
+ * address listen beside the wildcard, in either order. */
+static void listener_alone_on_its_port(void **state)
+{
+	struct world *w = *state;
+	struct sn_sock *any = sn_socket(w->net.stack[S]);
+	struct sn_sock *one = sn_socket(w->net.stack[S]);
+	assert_int_equal(set_int(any, SOL_SOCKET, SO_REUSEADDR, 1), 0);
+	assert_int_equal(set_int(one, SOL_SOCKET, SO_REUSEADDR, 1), 0);
+	struct sockaddr_in wild = {.sin_family = AF_INET, .sin_port = htons(90)};
+	struct sockaddr_in mine = sn_simnet_sockaddr(S, 90);
+	assert_int_equal(sn_bind(any, (struct sockaddr *)&wild, sizeof(wild)), 0);
+	assert_int_equal(sn_bind(one, (struct sockaddr *)&mine, sizeof(mine)), 0);
+	assert_int_equal(sn_listen(any, 4), 0);
+	assert_int_equal(sn_listen(one, 4), -EADDRINUSE);
+	sn_close(any);
+	assert_int_equal(sn_listen(one, 4), 0);
+	sn_close(one);
+}
+
+/* After shutdown(SHUT_RD) what is already buffered is still read, then 0. */
+static void shut_rd_hands_back_buffered_data(void **state)
+{
+	struct world *w = *state;
+	struct sn_sock *ls, *c, *s;
+	open_pair(w, &ls, &c, &s);
+	assert_int_equal(sn_send(c, "hello", 5, 0), 5);
+	w_run(w, 50 * W_MS);
+	assert_int_equal(sn_shutdown(s, SHUT_RD), 0);
+	char buf[16];
+	assert_int_equal(sn_recv(s, buf, sizeof(buf), 0), 5);
+	assert_memory_equal(buf, "hello", 5);
+	assert_int_equal(sn_recv(s, buf, sizeof(buf), 0), 0);
+	sn_close(c);
+	sn_close(s);
+	sn_close(ls);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1292,6 +1330,8 @@ int main(void)
 		T(callback_accepts_then_closes_listener),
 		T(tcp_info_after_handshake),
 		T(bulk_transfer_both_ways),
+		T(listener_alone_on_its_port),
+		T(shut_rd_hands_back_buffered_data),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -140,6 +140,8 @@ static void retransmitted_syn_resends_synack(void **state)
 	                    "1000 S SYN,ACK seq=8000 ack=101 len=0\n");
 	assert_string_equal(w_states(w, S), "LISTEN SYN_RECEIVED");
 	assert_int_equal(w_stats(w, S).tcp_passive_opens, 1);
+	/* The early resend counts as a retransmission, like the timer's. */
+	assert_int_equal(w_stats(w, S).tcp_synack_retrans, 2);
 
 	syn_from(w, 5555, 5000);
 	assert_string_equal(w_states(w, S), "LISTEN SYN_RECEIVED CLOSED");

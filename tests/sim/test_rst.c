@@ -286,8 +286,8 @@ static void rst_outside_window_ignored(void **state)
 /*
  * RFC 5961 4.2: a SYN in a synchronized state, whatever its sequence number,
  * gets a challenge ACK, and the connection goes on (RFC 9293 3.10.7.4 fourth
- * check). Out of the window the first check already answers with the same
- * ACK.
+ * check). Out of the window too: counted and rate-limited as a challenge ACK,
+ * not as the first check's plain ACK.
  */
 static void syn_in_established_gets_challenge_ack(void **state)
 {
@@ -306,6 +306,7 @@ static void syn_in_established_gets_challenge_ack(void **state)
 	assert_int_equal(w_stats(w, C).tcp_challenge_ack, 3);
 	to_client(w, SN_TH_SYN, 5000, 0); /* out of the window */
 	assert_string_equal(w_segs(w, mark + 3), "C ACK seq=1001 ack=8001 len=0\n");
+	assert_int_equal(w_stats(w, C).tcp_challenge_ack, 4);
 	assert_int_equal(w_state_of(c), SN_ESTABLISHED);
 
 	w_run(w, 100 * W_MS);

@@ -25,6 +25,7 @@
 
 #include "synack.h"
 #include "wire/wire.h"
+#include "world.h"
 
 #define OUR_IP 0xc6120002u
 #define PEER_IP 0xc6120001u
@@ -931,6 +932,134 @@ static void next_deadline(void **state)
 	sn_close(ls);
 }
 
+/* ---- regressions found by tests/fuzz/fuzz_stack.c -------------------------------- */
+
+/* A connection established by forged segments: peer 198.18.0.1:40000 (ISN 100)
+ * to our listener on port 80 (ISN 5000). */
+static struct sn_sock *forged_connection(struct rig *r, struct sn_sock **ls)
+{
+	uint8_t f[128];
+	rig_static_peer(r);
+	*ls = listen_on(r, 80);
+	size_t n = good_syn(f);
+	input(r, f, n, 1 * MS);
+	struct seg ack = {.sport = 40000, .dport = 80, .seq = 101, .ack = 5001,
+	                  .flags = SN_TH_ACK, .opts = no_opts};
+	n = tcp_frame(f, &ack);
+	input(r, f, n, 2 * MS);
+	struct sn_sock *s = sn_accept(*ls, NULL, NULL, NULL);
+	assert_non_null(s);
+	return s;
+}
+
+/*
+ * ACKs in reply to unacceptable segments are rate-limited per connection when
+ * the segment carries no data (RFC 5961 10; Linux's tcp_invalid_ratelimit),
+ * so two desynchronised ends cannot ACK each other forever.
+ */
+static void oow_acks_are_rate_limited(void **state)
+{
+	struct rig *r = *state;
+	struct sn_sock *ls, *s = forged_connection(r, &ls);
+	uint8_t f[128];
+	size_t base = r->n;
+
+	/* Pure ACKs far outside the receive window, ten in 100 ms: one reply. */
+	struct seg old = {.sport = 40000, .dport = 80, .seq = 101 + 200000, .ack = 5001,
+	                  .flags = SN_TH_ACK, .opts = no_opts};
+	size_t n = tcp_frame(f, &old);
+	for (int i = 0; i < 10; i++)
+		input(r, f, n, 1 * SEC + (uint64_t)i * 10 * MS);
+	assert_int_equal(r->n, base + 1);
+	struct sn_tcp th;
+	expect_tcp(r, base, &th);
+	assert_int_equal(th.flags, SN_TH_ACK);
+	assert_int_equal(th.seq, 5001);
+	assert_int_equal(th.ack, 101);
+	/* ACKs of data never sent count against the same allowance. */
+	struct seg ahead = {.sport = 40000, .dport = 80, .seq = 101, .ack = 5001 + 7000,
+	                    .flags = SN_TH_ACK, .opts = no_opts};
+	n = tcp_frame(f, &ahead);
+	input(r, f, n, 1 * SEC + 200 * MS);
+	assert_int_equal(r->n, base + 1);
+	/* Half a second after the last reply another is allowed. */
+	input(r, f, n, 1 * SEC + 500 * MS);
+	assert_int_equal(r->n, base + 2);
+	input(r, f, n, 1 * SEC + 600 * MS);
+	assert_int_equal(r->n, base + 2);
+
+	/* Data outside the window (a retransmission of what we have) is
+	 * answered every time: its sender is waiting for that ACK. */
+	struct seg dup = {.sport = 40000, .dport = 80, .seq = 91, .ack = 5001,
+	                  .flags = SN_TH_ACK, .data = "0123456789", .len = 10, .opts = no_opts};
+	n = tcp_frame(f, &dup);
+	for (int i = 0; i < 3; i++)
+		input(r, f, n, 1 * SEC + 700 * MS);
+	assert_int_equal(r->n, base + 5);
+	sn_abort(s);
+	sn_close(ls);
+}
+
+/*
+ * What the fuzzer found: data forged into one end of a connection moves its
+ * RCV.NXT past anything the real peer sent. The real peer sees an ACK of data
+ * it never sent and answers with an ACK; that ACK is below the forged end's
+ * window and is answered with an ACK; and so on, one pair per round trip,
+ * forever. Now the loop stops after a few segments.
+ */
+static void desynchronised_ends_do_not_ack_forever(void **state)
+{
+	static struct world w;
+	world_prepare(&w);
+	world_start(&w, 1 * W_MS);
+	world_static_arp(&w);
+	struct sn_sock *ls = w_listen(&w, 1, 80, 4);
+	struct sn_sock *c = w_connect(&w, 0, 40000, 80);
+	w_run(&w, 50 * W_MS);
+	struct sn_sock *s = w_accept(ls);
+	assert_non_null(s);
+
+	size_t first = w.nsegs;
+	struct w_pkt forged = {.sport = 40000, .dport = 80, .seq = 1001, .ack = 8001,
+	                       .flags = SN_TH_ACK | SN_TH_PSH, .data = "forged!!", .len = 8};
+	w_inject(&w, 1, &forged);
+	w_run(&w, 10 * W_SEC);
+	/* S acks the forgery, C and S exchange one ACK each, then quiet. */
+	assert_in_range(w.nsegs - first, 1, 8);
+	sn_close(c);
+	sn_close(s);
+	sn_close(ls);
+	world_free(&w);
+}
+
+/* RFC 1122 3.2.1.3: a SYN from an address no peer can have is not answered. */
+static void impossible_sources_are_dropped(void **state)
+{
+	struct rig *r = *state;
+	rig_static_peer(r);
+	struct sn_sock *ls = listen_on(r, 80);
+	const uint32_t bad[] = {0, 0xffffffffu, 0xe0000001u /* 224.0.0.1 */, OUR_IP,
+	                        0xc61200ffu /* our subnet's broadcast */};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		uint8_t f[CAP_LEN];
+		size_t n = tcp_frame(f, &(struct seg){.sport = 4000, .dport = 80, .seq = 1,
+		                                      .flags = SN_TH_SYN});
+		/* Rewrite the source, then both checksums. */
+		uint8_t *ip = f + SN_ETH_HLEN, *tcp = ip + SN_IPV4_HLEN;
+		sn_put32(ip + 12, bad[i]);
+		ip_fix_csum(f);
+		sn_tcp_set_csum(tcp, n - SN_ETH_HLEN - SN_IPV4_HLEN, bad[i], OUR_IP);
+		struct sn_stats before = stats(r);
+		input(r, f, n, (i + 1) * MS);
+		sn_poll(r->st, (i + 1) * MS);
+		struct sn_stats after = stats(r);
+		assert_int_equal(after.ip_drop_bad_src - before.ip_drop_bad_src, 1);
+		assert_int_equal(after.tcp_passive_opens, before.tcp_passive_opens);
+	}
+	assert_int_equal(r->n, 0);
+	sn_close(ls);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -947,6 +1076,9 @@ int main(void)
 		T(isn_fixed_value),
 		T(isn_keyed_hash_and_clock),
 		T(next_deadline),
+		T(oow_acks_are_rate_limited),
+		T(impossible_sources_are_dropped),
+		cmocka_unit_test(desynchronised_ends_do_not_ack_forever),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
