@@ -12,15 +12,23 @@ static uint32_t clamp(const struct sn_rtt *r, uint64_t rto)
 	return (uint32_t)rto;
 }
 
+static void recompute(struct sn_rtt *r)
+{
+	uint64_t rto = (uint64_t)r->base_us << (r->backoff > 20 ? 20 : r->backoff);
+	r->rto_us = rto > r->max_rto_us ? r->max_rto_us : (uint32_t)rto;
+}
+
 void sn_rtt_init(struct sn_rtt *r, uint32_t initial_us, uint32_t min_us, uint32_t max_us)
 {
 	r->srtt_us = 0;
 	r->rttvar_us = 0;
+	r->backoff = 0;
 	r->min_rto_us = min_us;
 	r->max_rto_us = max_us < min_us ? min_us : max_us;
 	/* 2.1: before any sample the RTO is the initial value, which is not
 	 * subject to the minimum (a profile may set 1 s initial, 200 ms min). */
-	r->rto_us = initial_us > r->max_rto_us ? r->max_rto_us : initial_us;
+	r->base_us = initial_us;
+	recompute(r);
 }
 
 void sn_rtt_sample(struct sn_rtt *r, uint32_t rtt_us)
@@ -37,10 +45,27 @@ void sn_rtt_sample(struct sn_rtt *r, uint32_t rtt_us)
 		r->srtt_us = (uint32_t)(((uint64_t)r->srtt_us * 7 + rtt_us) / 8);
 	}
 	uint64_t var4 = (uint64_t)r->rttvar_us * 4;
-	r->rto_us = clamp(r, r->srtt_us + (var4 > SN_RTT_GRANULARITY_US ? var4 : SN_RTT_GRANULARITY_US));
+	r->base_us = clamp(r, r->srtt_us + (var4 > SN_RTT_GRANULARITY_US ? var4 : SN_RTT_GRANULARITY_US));
+	r->backoff = 0;
+	recompute(r);
 }
 
 void sn_rtt_backoff(struct sn_rtt *r)
 {
-	r->rto_us = clamp(r, (uint64_t)r->rto_us * 2);
+	if (r->rto_us < r->max_rto_us)
+		r->backoff++;
+	recompute(r);
+}
+
+void sn_rtt_reset_backoff(struct sn_rtt *r)
+{
+	r->backoff = 0;
+	recompute(r);
+}
+
+void sn_rtt_set_base(struct sn_rtt *r, uint32_t rto_us)
+{
+	r->base_us = rto_us;
+	r->backoff = 0;
+	recompute(r);
 }

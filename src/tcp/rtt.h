@@ -8,6 +8,12 @@
  *   RTO = SRTT + max(G, 4 RTTVAR), then bounded to [min, max]      (2.4, 2.5)
  *   each expiry of the timer doubles the RTO, up to max            (5.5)
  * G, the clock granularity, is the timing wheel's tick: 1 ms.
+ *
+ * The back-off is kept as a shift over the estimate. It is undone by a new
+ * sample and also, like Linux and FreeBSD do, when an ACK acknowledges new
+ * data (sn_rtt_reset_backoff): the path is delivering again, and keeping a
+ * doubled RTO until a clean sample arrives would leave every hole of a
+ * lossy window waiting for a minute-long timer.
  * Which segments may be sampled (Karn's rule) is the caller's business.
  */
 #ifndef SN_RTT_H
@@ -20,12 +26,17 @@
 struct sn_rtt {
 	uint32_t srtt_us;    /* 0 until the first sample */
 	uint32_t rttvar_us;
-	uint32_t rto_us;     /* current timeout, backed off if the timer expired */
+	uint32_t rto_us;     /* current timeout: base_us << backoff, bounded */
+	uint32_t base_us;    /* the timeout the estimate gives, before back-off */
 	uint32_t min_rto_us, max_rto_us;
+	uint8_t backoff;     /* timer expiries since the last reset */
 };
 
 void sn_rtt_init(struct sn_rtt *r, uint32_t initial_us, uint32_t min_us, uint32_t max_us);
 void sn_rtt_sample(struct sn_rtt *r, uint32_t rtt_us);
 void sn_rtt_backoff(struct sn_rtt *r);
+void sn_rtt_reset_backoff(struct sn_rtt *r);
+/* Set the timeout before any sample (RFC 6298 5.7 uses this for 3 s). */
+void sn_rtt_set_base(struct sn_rtt *r, uint32_t rto_us);
 
 #endif /* SN_RTT_H */

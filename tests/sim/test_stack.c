@@ -170,7 +170,8 @@ static size_t tcp_frame(uint8_t *f, const struct seg *s)
 	size_t hl = sn_tcp_emit(tcp, SN_TCP_MAX_HLEN, &th, NULL);
 	assert_int_equal(hl, SN_TCP_HLEN);
 	/* Options are written raw: the point is often that they are wrong. */
-	memcpy(tcp + hl, s->opts, s->optlen);
+	if (s->optlen)
+		memcpy(tcp + hl, s->opts, s->optlen);
 	hl += s->optlen;
 	tcp[12] = (uint8_t)(hl / 4 << 4);
 	if (s->len)

@@ -86,6 +86,25 @@ static void backoff_doubles_up_to_max(void **state)
 	assert_int_equal(r.rto_us, 1500 * MS);
 }
 
+static void ack_of_new_data_undoes_backoff(void **state)
+{
+	struct sn_rtt r;
+	sn_rtt_init(&r, 1 * SEC, 200 * MS, 60 * SEC);
+	sn_rtt_sample(&r, 100 * MS);
+	assert_int_equal(r.rto_us, 300 * MS);
+	sn_rtt_backoff(&r);
+	sn_rtt_backoff(&r);
+	assert_int_equal(r.rto_us, 1200 * MS);
+	sn_rtt_reset_backoff(&r);
+	assert_int_equal(r.rto_us, 300 * MS);
+	assert_int_equal(r.srtt_us, 100 * MS); /* the estimate is untouched */
+	/* RFC 6298 5.7: 3 s after a retransmitted SYN, before any sample. */
+	sn_rtt_init(&r, 1 * SEC, 200 * MS, 60 * SEC);
+	sn_rtt_backoff(&r);
+	sn_rtt_set_base(&r, 3 * SEC);
+	assert_int_equal(r.rto_us, 3 * SEC);
+}
+
 static void zero_sample_counts(void **state)
 {
 	struct sn_rtt r;
@@ -104,6 +123,7 @@ int main(void)
 		cmocka_unit_test(converges_on_a_steady_rtt),
 		cmocka_unit_test(minimum_applies),
 		cmocka_unit_test(backoff_doubles_up_to_max),
+		cmocka_unit_test(ack_of_new_data_undoes_backoff),
 		cmocka_unit_test(zero_sample_counts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
