@@ -87,6 +87,11 @@ struct sn_config {
 	/* Seed for the stack's other randomness (ephemeral ports, IP ID).
 	 * 0 = take one from getrandom(). */
 	uint64_t random_seed;
+
+	uint32_t delack_ms;         /* delayed-ACK timeout (40; at most 200, RFC 1122 4.2.3.2) */
+	uint32_t keepidle_s;        /* SO_KEEPALIVE: idle time before the first probe (7200) */
+	uint32_t keepintvl_s;       /* between probes (75) */
+	uint32_t keepcnt;           /* unanswered probes before the connection is dropped (9) */
 };
 
 void sn_config_init(struct sn_config *cfg);
@@ -236,8 +241,9 @@ int sn_getpeername(const struct sn_sock *s, struct sockaddr *addr, socklen_t *le
 
 /*
  * Options. SOL_SOCKET: SO_ERROR (get, clears), SO_LINGER, SO_RCVBUF, SO_SNDBUF,
- * SO_REUSEADDR, SO_KEEPALIVE (stored). IPPROTO_TCP: TCP_NODELAY, TCP_MAXSEG.
- * Anything else: -ENOPROTOOPT.
+ * SO_REUSEADDR, SO_KEEPALIVE, SO_TYPE (get). IPPROTO_TCP: TCP_NODELAY,
+ * TCP_MAXSEG, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT (seconds / count),
+ * TCP_USER_TIMEOUT (milliseconds; 0 = off). Anything else: -ENOPROTOOPT.
  */
 int sn_setsockopt(struct sn_sock *s, int level, int name, const void *val, socklen_t len);
 int sn_getsockopt(struct sn_sock *s, int level, int name, void *val, socklen_t *len);
@@ -308,7 +314,13 @@ int sn_tcp_info(const struct sn_sock *s, struct sn_tcp_info *info);
 	X(tcp_timeouts, "connections dropped by the retransmission timer")               \
 	X(tcp_tw_created, "connections that entered TIME-WAIT")                           \
 	X(tcp_tw_reack, "TIME-WAIT re-ACKs of a retransmitted FIN")                       \
-	X(tcp_drop_syn_fin, "segments with both SYN and FIN, dropped")
+	X(tcp_drop_syn_fin, "segments with both SYN and FIN, dropped")                    \
+	X(tcp_ooo_queued, "out-of-order segments held for reassembly")                     \
+	X(tcp_rtt_samples, "round-trip time samples taken")                                \
+	X(tcp_delayed_acks, "ACKs sent when the delayed-ACK timer expired")                \
+	X(tcp_persist_probes, "zero-window probes sent")                                   \
+	X(tcp_keepalive_probes, "keepalive probes sent")                                   \
+	X(tcp_keepalive_drops, "connections dropped for unanswered keepalives")
 
 struct sn_stats {
 #define SN_STATS_DECL(name, desc) uint64_t name;
@@ -408,6 +420,17 @@ void sn_memlink_set_deliver(struct sn_memlink *link, int end, sn_deliver_fn fn, 
 /* Impairments of frames sent from end `from_end`. Zeroed by default. */
 void sn_memlink_set_impair(struct sn_memlink *link, int from_end,
                            const struct sn_link_impair *imp);
+/*
+ * Drop exactly one chosen frame: the n-th frame (1 = the next one) that end
+ * `from_end` sends from now on is lost, whatever the impairments, and reported
+ * to the observer as SN_LINK_LOST. Every frame passed to the transmit function
+ * counts, including those the loss impairment would have dropped anyway. The
+ * dropped frame takes no random draws, so the other frames' impairments come
+ * from the same random sequence as if it had never been sent. A second call
+ * before that frame is sent replaces the pending drop (n counts from the new
+ * call); n = 0 cancels it. One drop per direction can be pending.
+ */
+void sn_memlink_drop_nth(struct sn_memlink *link, int from_end, uint64_t n);
 void sn_memlink_set_observer(struct sn_memlink *link, sn_link_observer_fn fn, void *ctx);
 /* Deliver every frame due at or before now_us, in arrival order. Frames sent
  * by the receivers during delivery are queued, not delivered recursively.

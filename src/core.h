@@ -13,6 +13,7 @@
 
 #include "buf/ring.h"
 #include "synack.h"
+#include "tcp/reass.h"
 #include "tcp/rtt.h"
 #include "tcp/wheel.h"
 #include "util/rand.h"
@@ -119,6 +120,8 @@ enum {
 	SN_SF_DEAD = 1u << 14,        /* on the free list; ignore */
 	SN_SF_EVER_CONNECTED = 1u << 15, /* reached ESTABLISHED at some point */
 	SN_SF_CONNECTING = 1u << 16,  /* sn_connect called, outcome not yet reported */
+	SN_SF_RTT_TIMING = 1u << 17,  /* rtt_seq is being timed (rtt_start_us) */
+	SN_SF_FORCE = 1u << 18,       /* persist expiry: send what fits, SWS or not */
 };
 
 /*
@@ -157,10 +160,25 @@ struct sn_sock {
 	uint32_t total_retrans;
 	uint64_t last_oow_ack_us;   /* last ACK sent for an unacceptable segment, input.c */
 
+	uint32_t rtt_seq;           /* the segment being timed: ACK beyond it = sample */
+	uint64_t rtt_start_us;
+	uint64_t progress_us;       /* last time SND.UNA moved (or sending started) */
+	uint64_t last_rcv_us;       /* last segment accepted from the peer (keepalive) */
+	uint32_t unacked_rcv;       /* bytes received since we last sent an ACK */
+	uint16_t rcv_mss;           /* largest segment the peer has sent us */
+	uint8_t persist_backoff;
+	uint8_t keep_probes;        /* keepalive probes unanswered */
+
 	struct sn_ring snd_buf, rcv_buf;
+	struct sn_reass reass;         /* out-of-order data (reass.c) */
 	struct sn_timer rexmt_timer;   /* retransmission: SYN, SYN-ACK, data, FIN */
 	struct sn_timer fin2_timer;    /* an orphaned FIN-WAIT-2 connection's lifetime */
+	struct sn_timer delack_timer;  /* an ACK we are holding back */
+	struct sn_timer persist_timer; /* zero-window probe, and the SWS override */
+	struct sn_timer keep_timer;    /* keepalive */
 	int linger_sec;
+	uint32_t keepidle_s, keepintvl_s, keepcnt;
+	uint32_t user_timeout_ms;   /* TCP_USER_TIMEOUT, 0 = off */
 
 	/* Application side. */
 	sn_event_fn event_fn;
@@ -326,6 +344,9 @@ void tcp_rexmt_arm(struct sn_sock *s);
 void tcp_rexmt_stop(struct sn_sock *s);
 void tcp_timers_stop(struct sn_sock *s);
 void tcp_fin2_arm(struct sn_sock *s);
+void tcp_delack_arm(struct sn_sock *s);
+void tcp_persist_update(struct sn_sock *s, bool needed);
+void tcp_keepalive_update(struct sn_sock *s);
 
 /* listen.c */
 int listen_start(struct sn_sock *s, int backlog);

@@ -34,6 +34,10 @@ void sn_config_init(struct sn_config *cfg)
 	cfg->arp_timeout_ms = 60000;
 	cfg->arp_retry_ms = 1000;
 	cfg->arp_max_tries = 3;
+	cfg->delack_ms = 40;
+	cfg->keepidle_s = 7200;
+	cfg->keepintvl_s = 75;
+	cfg->keepcnt = 9;
 }
 
 static void fill_random(void *buf, size_t len)
@@ -67,6 +71,10 @@ struct sn_stack *sn_stack_new(const struct sn_config *cfg)
 		st->cfg.min_rto_ms = 1;
 	if (st->cfg.max_rto_ms < st->cfg.min_rto_ms)
 		st->cfg.max_rto_ms = st->cfg.min_rto_ms;
+	/* RFC 1122 4.2.3.2: an ACK must not be delayed more than 0.5 s; we
+	 * keep to 200 ms as the issue of interop with delayed-ACK peers asks. */
+	if (st->cfg.delack_ms > 200)
+		st->cfg.delack_ms = 200;
 
 	if (st->cfg.isn_key_set)
 		memcpy(st->isn_key, st->cfg.isn_key, sizeof(st->isn_key));

@@ -233,19 +233,17 @@ ssize_t sn_send(struct sn_sock *s, const void *buf, size_t len, int flags)
 /*
  * After the application reads, offer the space again once it is worth a
  * segment: when the window can grow by min(half the buffer, one MSS), RFC
- * 1122 4.2.3.3, instead of announcing every few bytes freed.
+ * 1122 4.2.3.3, instead of announcing every few bytes freed. This update is
+ * what restarts a sender that a zero window stopped (its persist timer is
+ * the backstop if the update is lost).
  */
 static void maybe_window_update(struct sn_sock *s)
 {
 	if (s->state < SN_ESTABLISHED || s->state == SN_TIME_WAIT)
 		return;
 	uint32_t offered = sn_seq_gt(s->rcv_adv, s->rcv_nxt) ? s->rcv_adv - s->rcv_nxt : 0;
-	uint32_t now = tcp_rcv_window(s);
-	uint32_t step = s->rcv_buf.cap / 2;
-	uint32_t mss = tcp_send_mss(s);
-	if (mss < step)
-		step = mss;
-	if (now >= offered + step)
+	/* tcp_rcv_window grows the window only by steps worth announcing. */
+	if (tcp_rcv_window(s) > offered)
 		tcp_send_ack(s);
 }
 
@@ -454,6 +452,7 @@ int sn_setsockopt(struct sn_sock *s, int level, int name, const void *val, sockl
 			return 0;
 		case SO_KEEPALIVE:
 			set_flag(s, SN_SF_KEEPALIVE, v);
+			tcp_keepalive_update(s);
 			return 0;
 		case SO_RCVBUF:
 		case SO_SNDBUF: {
@@ -478,6 +477,27 @@ int sn_setsockopt(struct sn_sock *s, int level, int name, const void *val, sockl
 			if (v < 88 || v > 65535)
 				return -EINVAL;
 			s->user_mss = (uint16_t)v;
+			return 0;
+		/* Ranges as Linux's tcp(7). */
+		case TCP_KEEPIDLE:
+		case TCP_KEEPINTVL:
+			if (v < 1 || v > 32767)
+				return -EINVAL;
+			if (name == TCP_KEEPIDLE)
+				s->keepidle_s = (uint32_t)v;
+			else
+				s->keepintvl_s = (uint32_t)v;
+			tcp_keepalive_update(s);
+			return 0;
+		case TCP_KEEPCNT:
+			if (v < 1 || v > 127)
+				return -EINVAL;
+			s->keepcnt = (uint32_t)v;
+			return 0;
+		case TCP_USER_TIMEOUT:
+			if (v < 0)
+				return -EINVAL;
+			s->user_timeout_ms = (uint32_t)v;
 			return 0;
 		default:
 			return -ENOPROTOOPT;
@@ -519,6 +539,14 @@ int sn_getsockopt(struct sn_sock *s, int level, int name, void *val, socklen_t *
 		switch (name) {
 		case TCP_NODELAY:
 			return put_int(val, len, !!(s->flags & SN_SF_NODELAY));
+		case TCP_KEEPIDLE:
+			return put_int(val, len, (int)s->keepidle_s);
+		case TCP_KEEPINTVL:
+			return put_int(val, len, (int)s->keepintvl_s);
+		case TCP_KEEPCNT:
+			return put_int(val, len, (int)s->keepcnt);
+		case TCP_USER_TIMEOUT:
+			return put_int(val, len, (int)s->user_timeout_ms);
 		case TCP_MAXSEG: {
 			struct sn_tcp_info info;
 			/* Before a connection there is no MSS in use yet: report

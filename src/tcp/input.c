@@ -143,6 +143,16 @@ static void ack_advance(struct sn_sock *s, uint32_t ack)
 				tcb_event(s, SN_EV_WRITABLE);
 		}
 	}
+	struct sn_stack *st = s->stack;
+	/* RFC 6298: the timed segment is acknowledged, so take the sample
+	 * (never from a retransmission: the timeout cleared the flag). */
+	if ((s->flags & SN_SF_RTT_TIMING) && sn_seq_gt(ack, s->rtt_seq)) {
+		s->flags &= ~SN_SF_RTT_TIMING;
+		sn_rtt_sample(&s->rtt, (uint32_t)(st->now_us - s->rtt_start_us));
+		STAT_INC(st, tcp_rtt_samples);
+	}
+	sn_rtt_reset_backoff(&s->rtt);
+	s->progress_us = st->now_us;
 	s->snd_una = ack;
 	if (sn_seq_lt(s->snd_nxt, s->snd_una))
 		s->snd_nxt = s->snd_una;
@@ -171,6 +181,22 @@ static void established(struct sn_sock *s, const struct sn_tcp *th)
 	s->snd_wl2 = th->ack;
 	s->max_snd_wnd = th->wnd;
 	tcb_set_state(s, SN_ESTABLISHED);
+	tcp_keepalive_update(s);
+}
+
+/* Our SYN (or SYN-ACK) is acknowledged by ack. */
+static void syn_acked(struct sn_sock *s, uint32_t ack)
+{
+	struct sn_stack *st = s->stack;
+	if ((s->flags & SN_SF_RTT_TIMING) && sn_seq_gt(ack, s->rtt_seq)) {
+		s->flags &= ~SN_SF_RTT_TIMING;
+		sn_rtt_sample(&s->rtt, (uint32_t)(st->now_us - s->rtt_start_us));
+		STAT_INC(st, tcp_rtt_samples);
+	} else if (s->syn_tries > 1 && s->rtt.srtt_us == 0) {
+		/* RFC 6298 5.7: the SYN had to be sent again and gave no
+		 * sample; start data transfer with a 3 s RTO. */
+		sn_rtt_set_base(&s->rtt, 3000000);
+	}
 }
 
 /* RFC 9293 3.10.7.3: SYN-SENT. */
@@ -211,11 +237,15 @@ static void syn_sent_input(struct sn_sock *s, const struct sn_tcp *th, const uin
 	}
 	s->irs = th->seq;
 	s->rcv_nxt = th->seq + 1;
+	s->rcv_adv = s->rcv_nxt;
+	s->last_rcv_us = st->now_us;
 	s->peer_mss = th->opts.has_mss ? th->opts.mss : 0;
 
 	if (ack_ok) {
 		/* Our SYN is acknowledged: ESTABLISHED, and ACK their SYN. */
+		syn_acked(s, th->ack);
 		s->snd_una = th->ack;
+		s->progress_us = st->now_us;
 		tcp_rexmt_stop(s);
 		s->rexmt_count = 0;
 		established(s, th);
@@ -364,6 +394,7 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 			trace_drop(s, "accept queue full");
 			return;
 		}
+		syn_acked(s, th->ack);
 		established(s, th);
 		ack_advance(s, th->ack);
 		if (s->flags & SN_SF_PASSIVE) {
@@ -415,6 +446,9 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 	/* Sixth: URG. The urgent mechanism is not supported; the pointer is
 	 * ignored and the data is delivered in line. */
 
+	s->last_rcv_us = st->now_us;
+	s->keep_probes = 0;
+
 	/* Trim what we already have off the front (a retransmission that
 	 * overlaps), and anything past the window off the end. */
 	if (sn_seq_lt(seq, s->rcv_nxt)) {
@@ -428,60 +462,76 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 		}
 		seq = s->rcv_nxt;
 	}
-	if (len > wnd) {
-		len = wnd;
+	uint32_t room = s->rcv_nxt + wnd - seq; /* seq lies in the window here */
+	if (len > room) {
+		len = room;
 		flags &= (uint8_t)~SN_TH_FIN; /* the FIN lies past the window */
 	}
+	if (len > s->rcv_mss && len <= 65535)
+		s->rcv_mss = (uint16_t)len;
 
-	/* Seventh: segment text. */
-	bool in_order = seq == s->rcv_nxt;
-	if (len > 0) {
-		switch (s->state) {
-		case SN_ESTABLISHED:
-		case SN_FIN_WAIT_1:
-		case SN_FIN_WAIT_2:
-			if ((s->flags & SN_SF_USER_CLOSED) && !s->parent) {
-				/* RFC 1122 4.2.2.13: data after the application
-				 * closed cannot be delivered; say so with a RST.
-				 * A child still waiting in the accept queue also
-				 * carries USER_CLOSED (no handle yet), but its
-				 * application is still to come: keep the data. */
-				tcp_send_rst(s);
-				tcb_close(s, 0);
-				return;
-			}
-			if (!in_order) {
-				/* Out-of-order data waits for the reassembly queue
-				 * (not yet built); a duplicate ACK tells the sender
-				 * where the hole is. */
-				tcp_send_ack(s);
-				drop_bad(s, "out of order (no reassembly yet)");
-				return;
-			} else {
-				long n = sn_ring_write(&s->rcv_buf, data, len);
-				if (n < 0)
-					n = 0; /* no memory: as if lost */
-				s->rcv_nxt += (uint32_t)n;
-				if ((size_t)n < len) {
-					in_order = false;
-					flags &= (uint8_t)~SN_TH_FIN;
-				}
-				if (n > 0)
-					tcb_event(s, SN_EV_READABLE);
-				tcp_send_ack(s);
-			}
-			break;
-		default:
-			/* CLOSE-WAIT, CLOSING, LAST-ACK: the peer has sent its
-			 * FIN; new text cannot be, so ignore it. */
-			break;
-		}
+	/* Seventh: segment text, and a FIN that arrives ahead of a hole. */
+	bool text_state = s->state == SN_ESTABLISHED || s->state == SN_FIN_WAIT_1 ||
+	                  s->state == SN_FIN_WAIT_2;
+	bool fin = false;        /* a FIN is now in order */
+	bool fin_counted = false; /* ... and the reassembly queue already stepped over it */
+	if (len > 0 && (s->flags & SN_SF_USER_CLOSED) && !s->parent && text_state) {
+		/* RFC 1122 4.2.2.13: data after the application closed cannot
+		 * be delivered; say so with a RST. A child still waiting in the
+		 * accept queue also carries USER_CLOSED (no handle yet), but its
+		 * application is still to come: keep the data. */
+		tcp_send_rst(s);
+		tcb_close(s, 0);
+		return;
 	}
+	if (text_state && seq != s->rcv_nxt && (len > 0 || (flags & SN_TH_FIN))) {
+		/* Out of order: hold it until the hole before it fills, and
+		 * say at once where the hole is (RFC 5681 4.2, RFC 9293 3.10.7.4
+		 * seventh step). */
+		if (sn_reass_insert(&s->reass, s->rcv_nxt, wnd, seq, data, (uint32_t)len,
+		                    flags & SN_TH_FIN) > 0)
+			STAT_INC(st, tcp_ooo_queued);
+		tcp_send_ack(s);
+		return;
+	}
+	if (len > 0 && text_state) {
+		long n = sn_ring_write(&s->rcv_buf, data, len);
+		if (n < 0)
+			n = 0; /* no memory: as if lost; the peer sends it again */
+		s->rcv_nxt += (uint32_t)n;
+		bool all = (size_t)n == len;
+		bool filled = false;
+		if (!sn_reass_empty(&s->reass)) {
+			filled = sn_reass_deliver(&s->reass, &s->rcv_nxt, &s->rcv_buf, &fin) > 0 || fin;
+			fin_counted = fin;
+		}
+		if (n > 0 || filled)
+			tcb_event(s, SN_EV_READABLE);
+		fin = fin || (all && (flags & SN_TH_FIN));
+		s->unacked_rcv += (uint32_t)n;
+		/* Delayed ACK (RFC 1122 4.2.3.2, RFC 5681 4.2): at once when a
+		 * hole was filled, for at least every second full-sized segment,
+		 * and for a FIN (below); otherwise within delack_ms. */
+		if (filled || !all || s->unacked_rcv >= 2u * s->rcv_mss)
+			tcp_send_ack(s);
+		else
+			tcp_delack_arm(s);
+	} else if (text_state && (flags & SN_TH_FIN)) {
+		fin = true; /* a bare FIN at RCV.NXT */
+	} else if (flags & SN_TH_FIN) {
+		/* CLOSE-WAIT, CLOSING, LAST-ACK: the peer already closed; a FIN
+		 * that passed the first check says nothing new. ACK it. */
+		tcp_send_ack(s);
+	}
+	/* CLOSE-WAIT, CLOSING, LAST-ACK ignore new text: the peer has sent its
+	 * FIN and cannot send more. */
 
 	/* Eighth: FIN, only once everything before it has arrived. */
-	if ((flags & SN_TH_FIN) && in_order) {
-		s->rcv_nxt += 1;
+	if (fin) {
+		if (!fin_counted)
+			s->rcv_nxt += 1;
 		s->flags |= SN_SF_FIN_RCVD;
+		sn_reass_free(&s->reass); /* nothing can follow a FIN */
 		tcb_event(s, SN_EV_READABLE);
 		switch (s->state) {
 		case SN_SYN_RECEIVED:
@@ -499,7 +549,6 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 			tcb_enter_time_wait(s, true);
 			break;
 		default:
-			/* CLOSE-WAIT, CLOSING, LAST-ACK: a retransmitted FIN. */
 			tcp_send_ack(s);
 			break;
 		}

@@ -90,11 +90,17 @@ void listen_input(struct sn_sock *ls, const struct sn_ipv4 *ip, const struct sn_
 	           (ls->flags & (SN_SF_NODELAY | SN_SF_KEEPALIVE | SN_SF_LINGER));
 	c->linger_sec = ls->linger_sec;
 	c->user_mss = ls->user_mss;
+	c->keepidle_s = ls->keepidle_s;
+	c->keepintvl_s = ls->keepintvl_s;
+	c->keepcnt = ls->keepcnt;
+	c->user_timeout_ms = ls->user_timeout_ms;
 	sn_ring_init(&c->snd_buf, ls->snd_buf.cap);
 	sn_ring_init(&c->rcv_buf, ls->rcv_buf.cap);
 
 	c->irs = th->seq;
 	c->rcv_nxt = th->seq + 1;
+	c->rcv_adv = c->rcv_nxt;
+	c->last_rcv_us = st->now_us;
 	c->peer_mss = th->opts.has_mss ? th->opts.mss : 0;
 	c->iss = isn_generate(st, &c->t);
 	c->snd_una = c->snd_nxt = c->snd_max = c->iss;

@@ -94,24 +94,6 @@ void tcp_reply_rst(struct sn_stack *st, uint32_t saddr, uint32_t daddr, const st
 	}
 }
 
-/*
- * The window to advertise: the free receive buffer, at most 65535 until window
- * scaling exists, and never less than what we already promised: moving the
- * right edge back is the "shrinking window" RFC 9293 3.8.6.2.2 tells us not to do.
- */
-uint16_t tcp_rcv_window(struct sn_sock *s)
-{
-	uint32_t wnd = sn_ring_space(&s->rcv_buf);
-	if (wnd > 65535)
-		wnd = 65535;
-	if (s->state >= SN_SYN_RECEIVED && sn_seq_gt(s->rcv_adv, s->rcv_nxt)) {
-		uint32_t promised = s->rcv_adv - s->rcv_nxt;
-		if (promised > wnd)
-			wnd = promised;
-	}
-	return (uint16_t)wnd;
-}
-
 /* Our MSS to offer: what fits in the MTU of the interface we use, and no more
  * than TCP_MAXSEG, which tcp(7) says is also announced in the SYN. */
 static uint16_t mss_offer(const struct sn_sock *s)
@@ -121,6 +103,34 @@ static uint16_t mss_offer(const struct sn_sock *s)
 	if (s->user_mss && s->user_mss < mss)
 		mss = s->user_mss;
 	return mss;
+}
+
+/*
+ * The window to advertise: the free receive buffer, at most 65535 until window
+ * scaling exists. Two rules bend it:
+ *  - never less than what we already promised: moving the right edge back is
+ *    the "shrinking window" RFC 9293 3.8.6.2.2 tells us not to do;
+ *  - receiver SWS avoidance, RFC 1122 4.2.3.3: move the right edge only by
+ *    at least min(half the buffer, one MSS), so a slow reader does not invite
+ *    a stream of tiny segments.
+ */
+uint16_t tcp_rcv_window(struct sn_sock *s)
+{
+	uint32_t free = sn_ring_space(&s->rcv_buf);
+	if (free > 65535)
+		free = 65535;
+	if (s->state < SN_SYN_RECEIVED)
+		return (uint16_t)free;
+	uint32_t promised = sn_seq_gt(s->rcv_adv, s->rcv_nxt) ? s->rcv_adv - s->rcv_nxt : 0;
+	if (free <= promised)
+		return (uint16_t)promised;
+	uint32_t step = s->rcv_buf.cap / 2;
+	uint32_t mss = mss_offer(s); /* the full-sized segment the peer may send */
+	if (mss < step)
+		step = mss;
+	if (free - promised < step)
+		return (uint16_t)promised;
+	return (uint16_t)free;
 }
 
 /* Largest payload per segment: the peer's MSS, our MTU, and TCP_MAXSEG. */
@@ -156,10 +166,24 @@ void tcp_send_rst(struct sn_sock *s)
 		tcp_send_raw(st, &s->t, s->snd_max, s->rcv_nxt, SN_TH_RST | SN_TH_ACK, 0, s);
 }
 
+/* A segment carrying our ACK is leaving: nothing is owed any more. */
 static void sent_ack(struct sn_sock *s, uint16_t wnd)
 {
 	s->flags &= ~SN_SF_ACK_NOW;
-	s->rcv_adv = s->rcv_nxt + wnd;
+	s->unacked_rcv = 0;
+	sn_timer_cancel(&s->stack->wheel, &s->delack_timer);
+	if (sn_seq_gt(s->rcv_nxt + wnd, s->rcv_adv))
+		s->rcv_adv = s->rcv_nxt + wnd;
+}
+
+/* Time this segment if nothing is being timed (RFC 6298 3: one at a time). */
+static void rtt_start(struct sn_sock *s, uint32_t seq)
+{
+	if (s->flags & SN_SF_RTT_TIMING)
+		return;
+	s->flags |= SN_SF_RTT_TIMING;
+	s->rtt_seq = seq;
+	s->rtt_start_us = s->stack->now_us;
 }
 
 static void send_syn(struct sn_sock *s)
@@ -182,6 +206,10 @@ static void send_syn(struct sn_sock *s)
 	s->snd_nxt = s->iss + 1;
 	if (sn_seq_gt(s->snd_nxt, s->snd_max))
 		s->snd_max = s->snd_nxt;
+	if (s->syn_tries == 0)
+		rtt_start(s, s->iss);
+	else
+		STAT_INC(st, tcp_retrans);
 	s->syn_tries++;
 	if (synack)
 		sent_ack(s, wnd);
@@ -223,6 +251,7 @@ void tcp_output(struct sn_sock *s)
 		send_syn(s);
 
 	uint32_t mss = tcp_send_mss(s);
+	bool waiting = false; /* data or our FIN not sent when we stop */
 	for (;;) {
 		uint32_t used = sn_ring_used(&s->snd_buf);
 		uint32_t off = s->snd_nxt - s->snd_buf_seq;
@@ -233,10 +262,39 @@ void tcp_output(struct sn_sock *s)
 		if (len > mss)
 			len = mss;
 		uint32_t fin_seq = s->snd_buf_seq + used;
-		bool fin = (s->flags & SN_SF_FIN_QUEUED) && fin_state(s->state) &&
-		           s->snd_nxt + len == fin_seq;
-		if (len == 0 && !fin && !(s->flags & SN_SF_ACK_NOW))
+		bool fin_due = (s->flags & SN_SF_FIN_QUEUED) && fin_state(s->state) &&
+		               sn_seq_leq(s->snd_nxt, fin_seq);
+		bool fin = fin_due && s->snd_nxt + len == fin_seq;
+		/* After a retransmission timeout, resend one segment at a time
+		 * until we are back at snd_max: each ACK tells us how much the
+		 * peer already holds, so only real holes are sent again. */
+		bool recovering = sn_seq_lt(s->snd_nxt, s->snd_max);
+		/* (A SYN-ACK just sent again is not that segment.) */
+		uint32_t syn = (s->flags & SN_SF_EVER_CONNECTED) ? 0 : 1;
+		if (recovering && sn_seq_gt(s->snd_nxt, s->snd_una + syn)) {
+			len = 0;
+			fin = false;
+		}
+		if (len > 0 && len < mss && !recovering && !(s->flags & SN_SF_FORCE)) {
+			/* RFC 1122 4.2.3.4 (sender SWS avoidance) with Nagle's rule
+			 * (RFC 896): a short segment goes only if it carries all
+			 * that is queued and nothing is in flight (or TCP_NODELAY,
+			 * or it ends with our FIN), or if it is at least half the
+			 * largest window the peer has offered. */
+			bool all = len == avail;
+			bool idle = s->snd_nxt == s->snd_una;
+			bool ok = (all && (idle || (s->flags & SN_SF_NODELAY) || fin_due)) ||
+			          (s->max_snd_wnd > 0 && len >= s->max_snd_wnd / 2);
+			if (!ok) {
+				len = 0;
+				fin = false;
+			}
+		}
+		if (len == 0 && !fin && !(s->flags & SN_SF_ACK_NOW)) {
+			waiting = avail > 0 || fin_due;
 			break;
+		}
+		s->flags &= ~SN_SF_FORCE;
 
 		uint16_t wnd = tcp_rcv_window(s);
 		struct sn_tcp th = {
@@ -245,16 +303,28 @@ void tcp_output(struct sn_sock *s)
 		};
 		if (fin)
 			th.flags |= SN_TH_FIN;
+		/* A bare ACK carries the next unsent octet, not snd_nxt: after a
+		 * timeout snd_nxt is back at snd_una, below what the peer may
+		 * already hold, and an ACK numbered there would fail the peer's
+		 * sequence check and be thrown away with the news it carries
+		 * (as BSD's tcp_output says). */
+		if (len == 0 && !fin)
+			th.seq = s->snd_max;
 		/* PSH on the segment that empties what the application gave us. */
 		if (len > 0 && s->snd_nxt + len == fin_seq)
 			th.flags |= SN_TH_PSH;
 		size_t hlen = sn_tcp_emit(seg_buf(st), seg_room(st), &th, NULL);
 		if (!hlen)
 			break;
-		if (len > 0) {
+		if (len > 0)
 			sn_ring_peek(&s->snd_buf, s->snd_nxt - s->snd_buf_seq, seg_buf(st) + hlen, len);
-			if (sn_seq_lt(s->snd_nxt, s->snd_max))
+		if (len > 0 || fin) {
+			if (recovering)
 				STAT_INC(st, tcp_retrans);
+			else
+				rtt_start(s, s->snd_nxt);
+			if (s->snd_una == s->snd_max)
+				s->progress_us = st->now_us; /* the clock of TCP_USER_TIMEOUT starts */
 		}
 		s->snd_nxt += len + (fin ? 1 : 0);
 		if (sn_seq_gt(s->snd_nxt, s->snd_max))
@@ -266,4 +336,7 @@ void tcp_output(struct sn_sock *s)
 		if (fin)
 			break;
 	}
+	/* Data that the window (or SWS avoidance) holds back while nothing is in
+	 * flight would wait forever for an ACK that never comes: probe. */
+	tcp_persist_update(s, waiting && s->snd_una == s->snd_max);
 }

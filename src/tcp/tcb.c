@@ -269,6 +269,8 @@ struct sn_sock *tcb_new(struct sn_stack *st)
 	sn_list_init(&s->output_link);
 	sn_list_init(&s->child_link);
 	sn_list_add_tail(&st->socks, &s->sock_link);
+	sn_reass_init(&s->reass);
+	s->rcv_mss = 536; /* RFC 9293 3.7.1 default, raised by what arrives */
 	tcp_timers_init(s);
 	tcp_rtt_init(s);
 	return s;
@@ -340,6 +342,7 @@ void tcb_close(struct sn_sock *s, int err)
 		listen_child_gone(s);
 	/* Nothing more will be sent; what was queued is lost with the connection. */
 	sn_ring_free(&s->snd_buf);
+	sn_reass_free(&s->reass);
 	if (s->flags & SN_SF_ON_OUTPUT) {
 		sn_list_del(&s->output_link);
 		s->flags &= ~SN_SF_ON_OUTPUT;
@@ -380,6 +383,7 @@ static void tcb_destroy(struct sn_sock *s)
 	tcp_timers_stop(s);
 	sn_ring_free(&s->snd_buf);
 	sn_ring_free(&s->rcv_buf);
+	sn_reass_free(&s->reass);
 	free(s->listener);
 	free(s);
 }
@@ -441,11 +445,11 @@ void tcb_enter_time_wait(struct sn_sock *s, bool ack_fin)
 	STAT_INC(st, tcp_tw_created);
 	/* The ACK of the peer's FIN goes now: nothing will be left to send it. */
 	if (ack_fin)
-		tcp_send_raw(st, &s->t, s->snd_nxt, s->rcv_nxt, SN_TH_ACK, tcp_rcv_window(s), s);
+		tcp_send_raw(st, &s->t, s->snd_max, s->rcv_nxt, SN_TH_ACK, tcp_rcv_window(s), s);
 	struct sn_tw *tw = calloc(1, sizeof(*tw));
 	if (tw) {
 		tw->t = s->t;
-		tw->snd_nxt = s->snd_nxt;
+		tw->snd_nxt = s->snd_max;
 		tw->rcv_nxt = s->rcv_nxt;
 		tw->wnd = tcp_rcv_window(s);
 		hash_add(st, &st->tws, tw);
@@ -459,6 +463,7 @@ void tcb_enter_time_wait(struct sn_sock *s, bool ack_fin)
 	tcb_hash_remove(s);
 	tcb_unbind(s);
 	sn_ring_free(&s->snd_buf);
+	sn_reass_free(&s->reass);
 	tcb_event(s, SN_EV_HUP | SN_EV_READABLE);
 	tcb_maybe_free(s);
 }

@@ -12,6 +12,32 @@
  *        reported as ETIMEDOUT), synack_retries (a half-open connection is
  *        silently dropped), or data_retries (ETIMEDOUT).
  *
+ *        Karn's rule: a retransmitted segment is never timed, so the expiry
+ *        also stops any RTT measurement in progress. With TCP_USER_TIMEOUT
+ *        set, the connection is dropped once SND.UNA has not moved for that
+ *        long, and the timer never sleeps past that moment.
+ *
+ * delack Delayed ACK (RFC 1122 4.2.3.2, RFC 5681 4.2). Armed when in-order
+ *        data arrives and no ACK is owed at once; cancelled whenever any
+ *        segment carrying the ACK leaves; on expiry the ACK is sent.
+ *
+ * persist Zero-window probing (RFC 9293 3.8.6.1) and the sender's SWS
+ *        override (RFC 1122 4.2.3.4). Armed by tcp_output when data is
+ *        waiting, nothing is in flight, and the window does not let it go;
+ *        the interval starts at the RTO and doubles up to max_rto. On expiry:
+ *        if some window is open, send what fits regardless of SWS; otherwise
+ *        send a probe <SEQ=SND.UNA-1><ACK=RCV.NXT>, which any TCP answers
+ *        with an ACK carrying its window. Probing never gives up while the
+ *        peer answers (RFC 1122 4.2.2.17). Cleared when the window opens.
+ *
+ * keep   Keepalive (RFC 1122 4.2.3.6), only with SO_KEEPALIVE. Armed when
+ *        the connection is established (or the option set) for keepidle;
+ *        it does not move on every segment: on expiry it measures the idle
+ *        time since the last segment received and sleeps again if there was
+ *        traffic. When idle long enough and nothing is outstanding, it sends a
+ *        probe <SEQ=SND.UNA-1><ACK=RCV.NXT> every keepintvl; after keepcnt
+ *        unanswered probes the connection is reset with ETIMEDOUT.
+ *
  * fin2   Orphaned FIN-WAIT-2. Once the application has closed its handle and
  *        our FIN is acknowledged, nothing obliges the peer ever to send its
  *        FIN. Armed on entering FIN-WAIT-2 without a handle (or on closing the
@@ -23,6 +49,7 @@
 #include <errno.h>
 
 #include "core.h"
+#include "tcp/seq.h"
 
 static void trace_timer(struct sn_sock *s, const char *what)
 {
@@ -34,6 +61,12 @@ static void trace_timer(struct sn_sock *s, const char *what)
 	ev.seg.sport = s->t.lport;
 	ev.seg.dport = s->t.rport;
 	stack_trace(s->stack, &ev);
+}
+
+static bool user_timeout_over(const struct sn_sock *s)
+{
+	return s->user_timeout_ms &&
+	       s->stack->now_us - s->progress_us >= (uint64_t)s->user_timeout_ms * 1000;
 }
 
 static void rexmt_expired(struct sn_timer *t, uint64_t now_us)
@@ -67,7 +100,7 @@ static void rexmt_expired(struct sn_timer *t, uint64_t now_us)
 		STAT_INC(st, tcp_synack_retrans);
 		break;
 	default:
-		if (s->rexmt_count >= st->cfg.data_retries) {
+		if (s->rexmt_count >= st->cfg.data_retries || user_timeout_over(s)) {
 			STAT_INC(st, tcp_timeouts);
 			tcb_close(s, ETIMEDOUT);
 			return;
@@ -76,7 +109,7 @@ static void rexmt_expired(struct sn_timer *t, uint64_t now_us)
 	}
 	s->rexmt_count++;
 	s->total_retrans++;
-	STAT_INC(st, tcp_retrans);
+	s->flags &= ~SN_SF_RTT_TIMING; /* Karn: what is sent again is not timed */
 	sn_rtt_backoff(&s->rtt);
 	/* Go back to the oldest unacknowledged octet, RFC 6298 5.4. */
 	s->snd_nxt = s->snd_una;
@@ -97,16 +130,140 @@ void tcp_rtt_init(struct sn_sock *s)
 	sn_rtt_init(&s->rtt, c->initial_rto_ms * 1000u, c->min_rto_ms * 1000u, c->max_rto_ms * 1000u);
 }
 
+static void delack_expired(struct sn_timer *t, uint64_t now_us)
+{
+	struct sn_sock *s = SN_CONTAINER_OF(t, struct sn_sock, delack_timer);
+	trace_timer(s, "delack");
+	STAT_INC(s->stack, tcp_delayed_acks);
+	tcp_send_ack(s);
+}
+
+void tcp_delack_arm(struct sn_sock *s)
+{
+	struct sn_stack *st = s->stack;
+	if (!sn_timer_armed(&s->delack_timer))
+		sn_timer_arm(&st->wheel, &s->delack_timer,
+		             st->now_us + (uint64_t)st->cfg.delack_ms * 1000);
+}
+
+static uint64_t persist_interval(const struct sn_sock *s)
+{
+	uint64_t max = (uint64_t)s->stack->cfg.max_rto_ms * 1000;
+	uint64_t t = (uint64_t)s->rtt.base_us << (s->persist_backoff > 20 ? 20 : s->persist_backoff);
+	return t > max ? max : t;
+}
+
+static void persist_expired(struct sn_timer *t, uint64_t now_us)
+{
+	struct sn_sock *s = SN_CONTAINER_OF(t, struct sn_sock, persist_timer);
+	struct sn_stack *st = s->stack;
+	trace_timer(s, "persist");
+	if (s->persist_backoff < 30)
+		s->persist_backoff++;
+	uint32_t edge = s->snd_una + s->snd_wnd;
+	if (sn_seq_gt(edge, s->snd_nxt)) {
+		/* Some window is open but SWS avoidance held the data back:
+		 * send what fits now (RFC 1122 4.2.3.4, the override). */
+		s->flags |= SN_SF_FORCE;
+	} else {
+		STAT_INC(st, tcp_persist_probes);
+		tcp_send_raw(st, &s->t, s->snd_una - 1, s->rcv_nxt, SN_TH_ACK, tcp_rcv_window(s), s);
+	}
+	/* tcp_output re-arms us (with the new back-off) if still needed. */
+	tcb_want_output(s);
+}
+
+/* Called by tcp_output: is data waiting on a window that will not let it go? */
+void tcp_persist_update(struct sn_sock *s, bool needed)
+{
+	struct sn_stack *st = s->stack;
+	if (!needed) {
+		sn_timer_cancel(&st->wheel, &s->persist_timer);
+		s->persist_backoff = 0;
+		return;
+	}
+	if (!sn_timer_armed(&s->persist_timer))
+		sn_timer_arm(&st->wheel, &s->persist_timer, st->now_us + persist_interval(s));
+}
+
+static bool keepalive_state(int state)
+{
+	return state == SN_ESTABLISHED || state == SN_CLOSE_WAIT || state == SN_FIN_WAIT_1 ||
+	       state == SN_FIN_WAIT_2 || state == SN_CLOSING || state == SN_LAST_ACK;
+}
+
+static void keep_expired(struct sn_timer *t, uint64_t now_us)
+{
+	struct sn_sock *s = SN_CONTAINER_OF(t, struct sn_sock, keep_timer);
+	struct sn_stack *st = s->stack;
+	if (!(s->flags & SN_SF_KEEPALIVE) || !keepalive_state(s->state))
+		return;
+	uint64_t idle_us = (uint64_t)s->keepidle_s * 1000000;
+	uint64_t intvl_us = (uint64_t)s->keepintvl_s * 1000000;
+	/* Data in flight or waiting: the retransmission and persist timers
+	 * already watch the peer. */
+	if (s->snd_una != s->snd_max || sn_ring_used(&s->snd_buf) > 0) {
+		s->keep_probes = 0;
+		sn_timer_arm(&st->wheel, &s->keep_timer, st->now_us + idle_us);
+		return;
+	}
+	/* Heard from the peer since we last looked (input clears keep_probes):
+	 * sleep until the idle time has passed since then. */
+	if (s->keep_probes == 0 && st->now_us - s->last_rcv_us < idle_us) {
+		sn_timer_arm(&st->wheel, &s->keep_timer, s->last_rcv_us + idle_us);
+		return;
+	}
+	trace_timer(s, "keepalive");
+	if (s->keep_probes >= s->keepcnt) {
+		STAT_INC(st, tcp_keepalive_drops);
+		tcp_send_rst(s);
+		tcb_close(s, ETIMEDOUT);
+		return;
+	}
+	s->keep_probes++;
+	STAT_INC(st, tcp_keepalive_probes);
+	tcp_send_raw(st, &s->t, s->snd_una - 1, s->rcv_nxt, SN_TH_ACK, tcp_rcv_window(s), s);
+	sn_timer_arm(&st->wheel, &s->keep_timer, st->now_us + intvl_us);
+}
+
+/* SO_KEEPALIVE or its parameters changed, or the connection got established. */
+void tcp_keepalive_update(struct sn_sock *s)
+{
+	struct sn_stack *st = s->stack;
+	if (!(s->flags & SN_SF_KEEPALIVE) || !keepalive_state(s->state)) {
+		sn_timer_cancel(&st->wheel, &s->keep_timer);
+		return;
+	}
+	s->keep_probes = 0;
+	if (s->last_rcv_us == 0)
+		s->last_rcv_us = st->now_us;
+	sn_timer_arm(&st->wheel, &s->keep_timer,
+	             s->last_rcv_us + (uint64_t)s->keepidle_s * 1000000);
+}
+
 void tcp_timers_init(struct sn_sock *s)
 {
+	const struct sn_config *c = &s->stack->cfg;
 	sn_timer_init(&s->rexmt_timer, rexmt_expired);
 	sn_timer_init(&s->fin2_timer, fin2_expired);
+	sn_timer_init(&s->delack_timer, delack_expired);
+	sn_timer_init(&s->persist_timer, persist_expired);
+	sn_timer_init(&s->keep_timer, keep_expired);
+	s->keepidle_s = c->keepidle_s;
+	s->keepintvl_s = c->keepintvl_s;
+	s->keepcnt = c->keepcnt;
 }
 
 void tcp_rexmt_arm(struct sn_sock *s)
 {
 	struct sn_stack *st = s->stack;
-	sn_timer_arm(&st->wheel, &s->rexmt_timer, st->now_us + s->rtt.rto_us);
+	uint64_t when = st->now_us + s->rtt.rto_us;
+	if (s->user_timeout_ms && s->state >= SN_ESTABLISHED) {
+		uint64_t limit = s->progress_us + (uint64_t)s->user_timeout_ms * 1000;
+		if (limit < when)
+			when = limit > st->now_us ? limit : st->now_us;
+	}
+	sn_timer_arm(&st->wheel, &s->rexmt_timer, when);
 }
 
 void tcp_rexmt_stop(struct sn_sock *s)
@@ -123,6 +280,10 @@ void tcp_fin2_arm(struct sn_sock *s)
 
 void tcp_timers_stop(struct sn_sock *s)
 {
-	sn_timer_cancel(&s->stack->wheel, &s->rexmt_timer);
-	sn_timer_cancel(&s->stack->wheel, &s->fin2_timer);
+	struct sn_wheel *w = &s->stack->wheel;
+	sn_timer_cancel(w, &s->rexmt_timer);
+	sn_timer_cancel(w, &s->fin2_timer);
+	sn_timer_cancel(w, &s->delack_timer);
+	sn_timer_cancel(w, &s->persist_timer);
+	sn_timer_cancel(w, &s->keep_timer);
 }

@@ -795,7 +795,7 @@ static void events_connect_accept_read_write(void **state)
 	 * WRITABLE (room freed in its buffer). */
 	memset(&cev, 0, sizeof(cev));
 	assert_int_equal(sn_send(c, "ping", 4, 0), 4);
-	w_run(w, 10 * W_MS);
+	w_run(w, 50 * W_MS); /* past the receiver's 40 ms delayed ACK */
 	assert_int_equal(sev.seen, SN_EV_READABLE);
 	assert_int_equal(cev.seen, SN_EV_WRITABLE);
 	assert_int_equal(ev_count(&cev, SN_EV_CONNECTED), 0); /* once only */
@@ -1129,7 +1129,7 @@ static void tcp_info_after_handshake(void **state)
 	assert_int_equal(ci.snd_una, 1001);
 	assert_int_equal(ci.snd_nxt, 1011);
 	assert_int_equal(ci.bytes_in_flight, 10);
-	w_run(w, 10 * W_MS);
+	w_run(w, 50 * W_MS); /* the ACK is delayed 40 ms */
 	sn_tcp_info(c, &ci);
 	sn_tcp_info(s, &si);
 	assert_int_equal(ci.snd_una, 1011);

@@ -486,6 +486,9 @@ static void data_on_final_ack_is_kept(void **state)
 	syn_from(w, 5555, 100);
 	w_inject(w, S, &(struct w_pkt){.sport = 5555, .dport = 80, .seq = 101, .ack = 8001,
 	                               .flags = SN_TH_ACK | SN_TH_PSH, .data = "abc", .len = 3});
+	/* The data's ACK is delayed (40 ms), not sent at once. */
+	assert_string_equal(w_segs(w, 0), "S SYN,ACK seq=8000 ack=101 len=0\n");
+	w_run(w, 50 * W_MS);
 	assert_string_equal(w_segs(w, 0),
 	                    "S SYN,ACK seq=8000 ack=101 len=0\n"
 	                    "S ACK seq=8001 ack=104 len=0\n");

@@ -402,6 +402,9 @@ static void unacceptable_ack_answered_and_dropped(void **state)
 	w_inject(w, C, &(struct w_pkt){.sport = 80, .dport = 40000, .seq = 8001,
 	                               .ack = 1001 - 65535, .flags = SN_TH_ACK | SN_TH_PSH,
 	                               .data = "xyz", .len = 3});
+	/* Its ACK is a delayed one: let C's clock (only) run 50 ms, so the
+	 * real S never sees an ACK of data it did not send. */
+	sn_poll(w->net.stack[C], w->net.now_us + 50 * W_MS);
 	assert_string_equal(w_segs(w, mark + 2), "C ACK seq=1001 ack=8004 len=0\n");
 	assert_int_equal(sn_recv(c, buf, sizeof(buf), 0), 3);
 	sn_abort(c);
