@@ -110,13 +110,19 @@ static int take_so_error(struct sn_sock *s)
 static void server_events(struct sn_sock *s, unsigned ev, void *user)
 {
 	struct demo *d = user;
-	char buf[256];
 	if (ev & SN_EV_READABLE) {
+		static char data[16384];
+		char what[64];
 		ssize_t n;
-		while ((n = sn_recv(s, buf, sizeof(buf), 0)) > 0) {
-			snprintf(buf, sizeof(buf), "%zd bytes", n);
-			note(d, "server application reads %s", buf);
-			if (strcmp(d->scenario, "simultaneous-close") != 0) {
+		size_t total = 0;
+		while ((n = sn_recv(s, data, sizeof(data), 0)) > 0)
+			total += (size_t)n;
+		if (total > 0) {
+			snprintf(what, sizeof(what), "%zu bytes", total);
+			note(d, "server application reads %s", what);
+			/* The request/response scenarios answer every request. */
+			if (strcmp(d->scenario, "handshake") == 0 ||
+			    strcmp(d->scenario, "half-close") == 0) {
 				sn_send(s, "0123456789", 10, 0);
 				note(d, "server application writes %s", "10 bytes");
 			}
@@ -301,6 +307,49 @@ static int scenario_abort(struct demo *d)
 	return d->errors[SERVER] == ECONNRESET ? 0 : 1;
 }
 
+/*
+ * One segment lost on the wire. The client writes three full segments; the
+ * link drops the second. The server holds the third (out of order) and says
+ * at once, with a duplicate ACK, where the hole is; the client's
+ * retransmission timer fires one RTO later and resends just the lost segment;
+ * the server's ACK then covers all three.
+ */
+static int scenario_loss(struct demo *d)
+{
+	d->listener = server_listen(d, 8);
+	sn_set_event_cb(d->listener, listener_events, d);
+	d->conn[CLIENT] = client_connect(d, 0, PORT);
+	sn_set_event_cb(d->conn[CLIENT], client_events, d);
+	wait_established(d);
+
+	static uint8_t data[3 * 1460];
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)('a' + i % 26);
+	/* The link will drop the second frame the client sends from now on. */
+	sn_memlink_drop_nth(d->net.link, CLIENT, 2);
+	note(d, "client application writes %s (three full segments)", "4380 bytes");
+	note(d, "the link will lose the client's %s", "second segment");
+	sn_send(d->conn[CLIENT], data, sizeof(data), 0);
+	run(d, d->net.now_us + 2000 * MS);
+
+	struct sn_tcp_info ci;
+	sn_tcp_info(d->conn[CLIENT], &ci);
+	char buf[96];
+	snprintf(buf, sizeof(buf), "%u retransmission, srtt %.1f ms, rto %.0f ms", ci.total_retrans,
+	         ci.srtt_us / 1000.0, ci.rto_us / 1000.0);
+	note(d, "client: %s", buf);
+	note(d, "client application: %s", "close()");
+	sn_close(d->conn[CLIENT]);
+	d->conn[CLIENT] = NULL;
+	run(d, d->net.now_us + 100 * MS);
+	if (d->conn[SERVER]) {
+		sn_close(d->conn[SERVER]);
+		d->conn[SERVER] = NULL;
+	}
+	run_to_end(d);
+	return ci.total_retrans == 1 ? 0 : 1;
+}
+
 static int scenario_backlog_full(struct demo *d)
 {
 	d->listener = server_listen(d, 1);
@@ -334,7 +383,7 @@ static void usage(FILE *f)
 	fprintf(f,
 	        "usage: synack demo [--scenario NAME] [--pcap FILE] [--random-isn] [--relative]\n"
 	        "scenarios: handshake (default), half-close, simultaneous-open,\n"
-	        "           simultaneous-close, refused, abort, backlog-full\n");
+	        "           simultaneous-close, refused, abort, backlog-full, loss\n");
 }
 
 static void after_step(struct sn_simnet *n, void *ctx)
@@ -414,6 +463,8 @@ int cmd_demo(int argc, char **argv)
 		rc = scenario_abort(&d);
 	else if (strcmp(scenario, "backlog-full") == 0)
 		rc = scenario_backlog_full(&d);
+	else if (strcmp(scenario, "loss") == 0)
+		rc = scenario_loss(&d);
 	else {
 		fprintf(stderr, "synack demo: unknown scenario '%s'\n", scenario);
 		usage(stderr);

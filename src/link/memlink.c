@@ -1,14 +1,17 @@
 /*
  * memlink.c - two Ethernet endpoints joined in memory, with impairments.
  *
- * A frame sent on end i goes through, in this order: a copy, the loss draw,
- * the direction's rate limiter (serialisation and tail drop), the propagation
- * delay, the reorder draw, the corruption draw, the in-flight queue, and the
- * duplication draw. sn_memlink_poll() later hands it to end 1 - i.
+ * A frame sent on end i goes through, in this order: a copy, the scheduled
+ * drop (sn_memlink_drop_nth), the loss draw, the direction's rate limiter
+ * (serialisation and tail drop), the propagation delay, the reorder draw, the
+ * corruption draw, the in-flight queue, and the duplication draw.
+ * sn_memlink_poll() later hands it to end 1 - i.
  *
  * Every random choice comes from one PRNG seeded at creation and the draws are
  * made in that fixed order, so the same seed and the same sequence of calls
- * give the same run: a failing simulation can be replayed from its seed.
+ * give the same run: a failing simulation can be replayed from its seed. The
+ * scheduled drop comes first and draws nothing, so a test can take out one
+ * chosen segment without changing the luck of any other frame.
  *
  * Frames in flight sit in a binary min-heap keyed by (arrival time, insertion
  * sequence number). The sequence number keeps frames that arrive at the same
@@ -53,6 +56,12 @@ struct waiting {
 /* One direction of the link: frames sent from one end. */
 struct direction {
 	struct sn_link_impair imp;
+
+	/*
+	 * Frames still to be sent before the scheduled drop; the frame that
+	 * brings it from 1 to 0 is dropped. 0 = no drop scheduled.
+	 */
+	uint64_t drop_countdown;
 
 	/*
 	 * The transmitter is free at tx_free_us + tx_free_frac / rate_bps. The
@@ -324,6 +333,13 @@ void sn_memlink_set_impair(struct sn_memlink *link, int from_end,
 		memset(&d->imp, 0, sizeof(d->imp));
 }
 
+void sn_memlink_drop_nth(struct sn_memlink *link, int from_end, uint64_t n)
+{
+	if (!link || !valid_end(from_end))
+		return;
+	link->dir[from_end].drop_countdown = n;
+}
+
 void sn_memlink_set_observer(struct sn_memlink *link, sn_link_observer_fn fn, void *ctx)
 {
 	if (!link)
@@ -371,6 +387,16 @@ static int memlink_transmit(void *ctx, const void *frame, size_t len, uint64_t n
 	f = frame_new(1 - from, frame, len);
 	if (!f)
 		return -ENOMEM;
+
+	/*
+	 * Checked before any draw and drawing nothing itself: the frames around
+	 * it meet the same random sequence as if this one had never been sent.
+	 */
+	if (d->drop_countdown && --d->drop_countdown == 0) {
+		observe(link, from, SN_LINK_LOST, f, now_us);
+		free(f);
+		return 0;
+	}
 
 	/* A lossy wire is not a send error: report success, as a NIC would. */
 	if (sn_rand_ppm(&link->rng, d->imp.loss_ppm)) {

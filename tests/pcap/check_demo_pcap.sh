@@ -43,7 +43,7 @@ compare() { # scenario mode(absolute|relative)
 	fi
 }
 
-for sc in handshake half-close simultaneous-open simultaneous-close refused abort backlog-full; do
+for sc in handshake half-close simultaneous-open simultaneous-close refused abort backlog-full loss; do
 	"$bin" demo --scenario "$sc" --pcap "$tmp/$sc.pcap" >"$tmp/$sc.abs"
 	"$bin" demo --scenario "$sc" --relative >"$tmp/$sc.rel"
 	# Checksum status 1 = good. No malformed packet, and no expert message

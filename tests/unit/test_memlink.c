@@ -1,6 +1,7 @@
 /*
  * test_memlink.c - the in-memory link: delivery, rate limiting, impairments,
- * determinism from the seed, and re-entrant delivery.
+ * determinism from the seed, re-entrant delivery, and the scheduled drop of
+ * one chosen frame.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -637,6 +638,202 @@ static void test_observer_sees_everything(void **state)
 	assert_int_equal(fx->ev[3].from_end, 0);
 }
 
+/* Ids of the frames the observer saw lost, in order. */
+static size_t lost_ids(const struct fixture *fx, uint32_t *ids, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < fx->nev && i < sizeof(fx->ev) / sizeof(fx->ev[0]); i++) {
+		if (fx->ev[i].ev != SN_LINK_LOST)
+			continue;
+		assert_true(n < max);
+		ids[n++] = fx->ev[i].id;
+	}
+	return n;
+}
+
+static void test_drop_nth_drops_one_frame(void **state)
+{
+	struct fixture *fx = *state;
+	uint32_t ids[8];
+
+	sn_memlink_drop_nth(fx->link, 0, 3);
+	for (uint32_t i = 0; i < 6; i++)
+		assert_int_equal(send_id(fx->link, 0, i, 60, i), 0); /* a drop is not an error */
+	/* The other direction has its own count and nothing scheduled. */
+	for (uint32_t i = 100; i < 106; i++)
+		assert_int_equal(send_id(fx->link, 1, i, 60, i), 0);
+	drain(fx->link);
+
+	assert_int_equal(lost_ids(fx, ids, 8), 1);
+	assert_int_equal(ids[0], 2);
+	assert_int_equal(fx->ngot[1], 5);
+	for (uint32_t i = 0; i < 5; i++)
+		assert_int_equal(frame_id(fx->got[1][i].data, 60), i < 2 ? i : i + 1);
+	assert_int_equal(fx->ngot[0], 6);
+	assert_int_equal(count_events(fx, SN_LINK_SENT), 11);
+
+	/* One shot: once taken, the link is clean again. */
+	for (uint32_t i = 10; i < 20; i++)
+		assert_int_equal(send_id(fx->link, 0, i, 60, 100), 0);
+	drain(fx->link);
+	assert_int_equal(count_events(fx, SN_LINK_LOST), 1);
+	assert_int_equal(fx->ngot[1], 15);
+
+	/* n = 1 is the very next frame; an invalid end is ignored. */
+	sn_memlink_drop_nth(fx->link, 2, 1);
+	sn_memlink_drop_nth(NULL, 0, 1);
+	sn_memlink_drop_nth(fx->link, 1, 1);
+	assert_int_equal(send_id(fx->link, 1, 200, 60, 200), 0);
+	assert_int_equal(send_id(fx->link, 1, 201, 60, 200), 0);
+	drain(fx->link);
+	assert_int_equal(lost_ids(fx, ids, 8), 2);
+	assert_int_equal(ids[1], 200);
+	assert_int_equal(frame_id(fx->got[0][fx->ngot[0] - 1].data, 60), 201);
+}
+
+static void test_drop_nth_replace_and_cancel(void **state)
+{
+	struct fixture *fx = *state;
+	uint32_t ids[8];
+
+	/* Replaced after one frame: the new n counts from the second call. */
+	sn_memlink_drop_nth(fx->link, 0, 3);
+	assert_int_equal(send_id(fx->link, 0, 0, 60, 0), 0);
+	sn_memlink_drop_nth(fx->link, 0, 3);
+	for (uint32_t i = 1; i < 6; i++)
+		assert_int_equal(send_id(fx->link, 0, i, 60, 0), 0);
+	drain(fx->link);
+	assert_int_equal(lost_ids(fx, ids, 8), 1);
+	assert_int_equal(ids[0], 3);
+
+	/* Cancelled before its frame: nothing is lost. */
+	sn_memlink_drop_nth(fx->link, 0, 5);
+	assert_int_equal(send_id(fx->link, 0, 10, 60, 10), 0);
+	assert_int_equal(send_id(fx->link, 0, 11, 60, 10), 0);
+	sn_memlink_drop_nth(fx->link, 0, 0);
+	for (uint32_t i = 12; i < 30; i++)
+		assert_int_equal(send_id(fx->link, 0, i, 60, 10), 0);
+	drain(fx->link);
+	assert_int_equal(count_events(fx, SN_LINK_LOST), 1);
+	assert_int_equal(fx->ngot[1], 5 + 20);
+}
+
+static void test_drop_nth_counts_randomly_lost_frames(void **state)
+{
+	struct fixture *fx = *state;
+	struct sn_link_impair all = { .loss_ppm = 1000000 };
+	struct sn_link_impair none = { 0 };
+	uint32_t ids[8];
+
+	/* Frames the loss draw takes still count towards n. */
+	sn_memlink_drop_nth(fx->link, 0, 3);
+	sn_memlink_set_impair(fx->link, 0, &all);
+	assert_int_equal(send_id(fx->link, 0, 0, 60, 0), 0);
+	assert_int_equal(send_id(fx->link, 0, 1, 60, 0), 0);
+	sn_memlink_set_impair(fx->link, 0, &none);
+	for (uint32_t i = 2; i < 5; i++)
+		assert_int_equal(send_id(fx->link, 0, i, 60, 0), 0);
+	drain(fx->link);
+	assert_int_equal(lost_ids(fx, ids, 8), 3);
+	assert_int_equal(ids[2], 2);
+	assert_int_equal(fx->ngot[1], 2);
+	assert_int_equal(frame_id(fx->got[1][0].data, 60), 3);
+	assert_int_equal(frame_id(fx->got[1][1].data, 60), 4);
+}
+
+#define FATE_FRAMES 3000
+
+/*
+ * Every delivery in order: arrival time and a digest of the bytes. The digest
+ * rather than the id, since the corruption impairment may hit the id itself.
+ */
+struct fate_log {
+	uint64_t at_us[2 * FATE_FRAMES];
+	uint64_t sum[2 * FATE_FRAMES];
+	size_t n;
+};
+
+static void log_fate(void *ctx, const void *frame, size_t len, uint64_t now_us)
+{
+	struct fate_log *log = ctx;
+	const uint8_t *p = frame;
+	uint64_t h = 14695981039346656037ULL;
+
+	assert_true(log->n < 2 * FATE_FRAMES);
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 1099511628211ULL;
+	log->at_us[log->n] = now_us;
+	log->sum[log->n] = h;
+	log->n++;
+}
+
+/*
+ * Every impairment at once, FATE_FRAMES frames offered in bursts; `skip` is
+ * left out (never sent) and `drop` is dropped with drop_nth (UINT32_MAX =
+ * none).
+ */
+static void fate_run(struct fate_log *log, uint32_t skip, uint32_t drop)
+{
+	struct sn_memlink *link = sn_memlink_new(777);
+	struct sn_link_impair imp = { .loss_ppm = 100000, .dup_ppm = 50000,
+	                              .reorder_ppm = 100000, .corrupt_ppm = 50000,
+	                              .delay_us = 300, .reorder_delay_us = 900,
+	                              .rate_bps = 100000000, .queue_limit_bytes = 3000 };
+
+	assert_non_null(link);
+	memset(log, 0, sizeof(*log));
+	sn_memlink_set_impair(link, 0, &imp);
+	sn_memlink_set_deliver(link, 1, log_fate, log);
+	if (drop != UINT32_MAX)
+		sn_memlink_drop_nth(link, 0, (uint64_t)drop + 1);
+	for (uint32_t i = 0; i < FATE_FRAMES; i++) {
+		/* Bursts of four back to back, so the queue limit bites now and then. */
+		uint64_t t = (uint64_t)(i / 4) * 400;
+
+		sn_memlink_poll(link, t);
+		if (i != skip)
+			assert_int_equal(send_id(link, 0, i, 1000, t), 0);
+	}
+	while (sn_memlink_next_deadline(link) != SN_TIME_NEVER)
+		sn_memlink_poll(link, sn_memlink_next_deadline(link));
+	sn_memlink_free(link);
+}
+
+static int same_fates(const struct fate_log *a, const struct fate_log *b)
+{
+	return a->n == b->n && !memcmp(a->at_us, b->at_us, a->n * sizeof(a->at_us[0])) &&
+	       !memcmp(a->sum, b->sum, a->n * sizeof(a->sum[0]));
+}
+
+static void test_drop_nth_keeps_random_sequence(void **state)
+{
+	struct fate_log *a = calloc(1, sizeof(*a));
+	struct fate_log *b = calloc(1, sizeof(*b));
+	struct fate_log *c = calloc(1, sizeof(*c));
+	const uint32_t k = 1234;
+
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(c);
+	/*
+	 * Dropping frame k with drop_nth and never sending it must leave every
+	 * other frame with the same fate: same arrival, same bytes, same copies.
+	 * The frame takes no transmitter time and no random draws.
+	 */
+	fate_run(a, UINT32_MAX, k);
+	fate_run(b, k, UINT32_MAX);
+	assert_true(a->n > FATE_FRAMES / 2);
+	assert_true(same_fates(a, b));
+
+	/* Sending k does change what follows, so the check above can fail. */
+	fate_run(c, UINT32_MAX, UINT32_MAX);
+	assert_false(same_fates(a, c));
+	free(a);
+	free(b);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -656,6 +853,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_deliver_fn_discards, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_with_frames_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_observer_sees_everything, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drop_nth_drops_one_frame, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drop_nth_replace_and_cancel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drop_nth_counts_randomly_lost_frames, setup,
+		                                teardown),
+		cmocka_unit_test(test_drop_nth_keeps_random_sequence),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
