@@ -336,6 +336,7 @@ void tcp_send_raw(struct sn_stack *st, const struct sn_tuple *t, uint32_t seq, u
                   uint8_t flags, uint16_t wnd, const struct sn_sock *s);
 uint16_t tcp_rcv_window(struct sn_sock *s);
 uint32_t tcp_send_mss(const struct sn_sock *s);
+uint16_t tcp_rcv_mss_offer(const struct sn_sock *s);
 bool tcp_challenge_ack_allowed(struct sn_stack *st);
 
 /* timer.c */

@@ -231,19 +231,23 @@ ssize_t sn_send(struct sn_sock *s, const void *buf, size_t len, int flags)
 }
 
 /*
- * After the application reads, offer the space again once it is worth a
- * segment: when the window can grow by min(half the buffer, one MSS), RFC
- * 1122 4.2.3.3, instead of announcing every few bytes freed. This update is
- * what restarts a sender that a zero window stopped (its persist timer is
- * the backstop if the update is lost).
+ * After the application reads, announce the space it freed, but only once
+ * the window can grow by two full segments or half the buffer (as BSD
+ * does): a reader that keeps up would otherwise answer every segment with a
+ * window update and defeat the delayed ACK. The edge then moves as far as
+ * tcp_rcv_window allows. This update is what restarts a sender that a zero
+ * window stopped (its persist timer is the backstop if the update is lost).
  */
 static void maybe_window_update(struct sn_sock *s)
 {
 	if (s->state < SN_ESTABLISHED || s->state == SN_TIME_WAIT)
 		return;
 	uint32_t offered = sn_seq_gt(s->rcv_adv, s->rcv_nxt) ? s->rcv_adv - s->rcv_nxt : 0;
-	/* tcp_rcv_window grows the window only by steps worth announcing. */
-	if (tcp_rcv_window(s) > offered)
+	uint32_t wnd = tcp_rcv_window(s);
+	uint32_t worth = 2u * tcp_rcv_mss_offer(s);
+	if (worth > s->rcv_buf.cap / 2)
+		worth = s->rcv_buf.cap / 2;
+	if (wnd > offered && wnd - offered >= worth)
 		tcp_send_ack(s);
 }
 

@@ -96,7 +96,7 @@ void tcp_reply_rst(struct sn_stack *st, uint32_t saddr, uint32_t daddr, const st
 
 /* Our MSS to offer: what fits in the MTU of the interface we use, and no more
  * than TCP_MAXSEG, which tcp(7) says is also announced in the SYN. */
-static uint16_t mss_offer(const struct sn_sock *s)
+uint16_t tcp_rcv_mss_offer(const struct sn_sock *s)
 {
 	uint16_t mtu = s->netif ? s->netif->mtu : 1500;
 	uint16_t mss = (uint16_t)(mtu - SN_IPV4_HLEN - SN_TCP_HLEN);
@@ -125,7 +125,7 @@ uint16_t tcp_rcv_window(struct sn_sock *s)
 	if (free <= promised)
 		return (uint16_t)promised;
 	uint32_t step = s->rcv_buf.cap / 2;
-	uint32_t mss = mss_offer(s); /* the full-sized segment the peer may send */
+	uint32_t mss = tcp_rcv_mss_offer(s); /* the full-sized segment the peer may send */
 	if (mss < step)
 		step = mss;
 	if (free - promised < step)
@@ -137,7 +137,7 @@ uint16_t tcp_rcv_window(struct sn_sock *s)
 uint32_t tcp_send_mss(const struct sn_sock *s)
 {
 	uint32_t mss = s->peer_mss ? s->peer_mss : SN_TCP_DEFAULT_MSS;
-	uint32_t mine = mss_offer(s);
+	uint32_t mine = tcp_rcv_mss_offer(s);
 	if (mine < mss)
 		mss = mine;
 	if (s->user_mss && s->user_mss < mss)
@@ -198,7 +198,7 @@ static void send_syn(struct sn_sock *s)
 		.ack = synack ? s->rcv_nxt : 0,
 		.flags = (uint8_t)(SN_TH_SYN | (synack ? SN_TH_ACK : 0)),
 		.wnd = wnd,
-		.opts = {.has_mss = true, .mss = mss_offer(s)},
+		.opts = {.has_mss = true, .mss = tcp_rcv_mss_offer(s)},
 	};
 	size_t hlen = sn_tcp_emit(seg_buf(st), seg_room(st), &th, NULL);
 	if (!hlen)

@@ -734,6 +734,15 @@ static void run_cell(void **state)
 	}
 	check_bytes(r, stop);
 	check_close(r, st);
+	if (cell->imp == &impairments[0] && cell->dir != DIR_BOTH) {
+		/* On a clean one-way path the receiver sends one ACK for every
+		 * second full-sized segment (RFC 5681 4.2), not one for each:
+		 * its window updates and delayed ACKs must not undo that. */
+		int rx = r->side[C].to_send ? S : C;
+		print_message("    receiver sent %" PRIu64 " segments for the sender's %" PRIu64 "\n",
+		              st[rx].tcp_tx, st[1 - rx].tcp_tx);
+		assert_true(st[rx].tcp_tx <= st[1 - rx].tcp_tx / 2 + 8);
+	}
 	if (cell->imp->expect_csum_drops) {
 		/* Every receiver of data caught corrupted frames by their checksums. */
 		for (int i = 0; i < 2; i++) {
