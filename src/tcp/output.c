@@ -294,7 +294,6 @@ void tcp_output(struct sn_sock *s)
 			waiting = avail > 0 || fin_due;
 			break;
 		}
-		s->flags &= ~SN_SF_FORCE;
 
 		uint16_t wnd = tcp_rcv_window(s);
 		struct sn_tcp th = {
@@ -336,6 +335,8 @@ void tcp_output(struct sn_sock *s)
 		if (fin)
 			break;
 	}
+	/* The persist timer's override is good for this pass only. */
+	s->flags &= ~SN_SF_FORCE;
 	/* Data that the window (or SWS avoidance) holds back while nothing is in
 	 * flight would wait forever for an ACK that never comes: probe. */
 	tcp_persist_update(s, waiting && s->snd_una == s->snd_max);
