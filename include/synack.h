@@ -57,7 +57,8 @@ struct sn_config {
 	uint32_t syn_retries;       /* SYN retransmissions before -ETIMEDOUT (6) */
 	uint32_t synack_retries;    /* SYN-ACK retransmissions before a half-open
 	                               connection is dropped (5) */
-	uint32_t data_retries;      /* retransmissions of data or FIN before the
+	uint32_t data_retries;      /* retransmissions of data or FIN, or zero-window
+	                               probes unanswered in a row, before the
 	                               connection is dropped with -ETIMEDOUT (15) */
 	uint32_t fin_wait2_timeout_ms; /* lifetime of a FIN-WAIT-2 connection whose
 	                               handle was closed (60000) */
@@ -311,7 +312,7 @@ int sn_tcp_info(const struct sn_sock *s, struct sn_tcp_info *info);
 	X(tcp_synack_retrans, "SYN-ACKs retransmitted")                                   \
 	X(tcp_syn_retrans, "SYNs retransmitted")                                          \
 	X(tcp_halfopen_expired, "half-open connections dropped after SYN-ACK retries")    \
-	X(tcp_timeouts, "connections dropped by the retransmission timer")               \
+	X(tcp_timeouts, "connections dropped by the retransmission or persist timer")    \
 	X(tcp_tw_created, "connections that entered TIME-WAIT")                           \
 	X(tcp_tw_reack, "TIME-WAIT re-ACKs of a retransmitted FIN")                       \
 	X(tcp_drop_syn_fin, "segments with both SYN and FIN, dropped")                    \

@@ -167,7 +167,7 @@ struct sn_sock {
 	uint32_t unacked_rcv;       /* bytes received since we last sent an ACK */
 	uint16_t rcv_mss;           /* largest segment the peer has sent us */
 	uint8_t persist_backoff;
-	uint8_t keep_probes;        /* keepalive probes unanswered */
+	uint8_t keep_probes;        /* probes unanswered, keepalive or zero-window */
 
 	struct sn_ring snd_buf, rcv_buf;
 	struct sn_reass reass;         /* out-of-order data (reass.c) */

@@ -194,8 +194,9 @@ static void syn_acked(struct sn_sock *s, uint32_t ack)
 		STAT_INC(st, tcp_rtt_samples);
 	} else if (s->syn_tries > 1 && s->rtt.srtt_us == 0) {
 		/* RFC 6298 5.7: the SYN had to be sent again and gave no
-		 * sample; start data transfer with a 3 s RTO. */
-		sn_rtt_set_base(&s->rtt, 3000000);
+		 * sample; start data transfer with a 3 s RTO, or the initial
+		 * one if that is larger (5.7 only raises an RTO below 3 s). */
+		sn_rtt_set_base(&s->rtt, s->rtt.base_us > 3000000 ? s->rtt.base_us : 3000000);
 	}
 }
 
@@ -287,9 +288,8 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 	    seq == s->irs) {
 		/* The peer's SYN again: our SYN-ACK was lost or is late. Resend it
 		 * now rather than wait for our timer; it counts as one of the
-		 * SYN-ACK's retransmissions. */
+		 * SYN-ACK's retransmissions (send_syn counts it in tcp_retrans). */
 		STAT_INC(st, tcp_synack_retrans);
-		STAT_INC(st, tcp_retrans);
 		tcp_send_ack(s);
 		return;
 	}
@@ -500,8 +500,11 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 			n = 0; /* no memory: as if lost; the peer sends it again */
 		s->rcv_nxt += (uint32_t)n;
 		bool all = (size_t)n == len;
+		/* In-order text while something is queued fills all or part of
+		 * a gap, whether or not queued bytes can follow it yet. */
+		bool gap = !sn_reass_empty(&s->reass);
 		bool filled = false;
-		if (!sn_reass_empty(&s->reass)) {
+		if (gap) {
 			filled = sn_reass_deliver(&s->reass, &s->rcv_nxt, &s->rcv_buf, &fin) > 0 || fin;
 			fin_counted = fin;
 		}
@@ -510,9 +513,10 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 		fin = fin || (all && (flags & SN_TH_FIN));
 		s->unacked_rcv += (uint32_t)n;
 		/* Delayed ACK (RFC 1122 4.2.3.2, RFC 5681 4.2): at once when a
-		 * hole was filled, for at least every second full-sized segment,
-		 * and for a FIN (below); otherwise within delack_ms. */
-		if (filled || !all || s->unacked_rcv >= 2u * s->rcv_mss)
+		 * gap is filled in whole or in part, for at least every second
+		 * full-sized segment, and for a FIN (below); otherwise within
+		 * delack_ms. */
+		if (gap || !all || s->unacked_rcv >= 2u * s->rcv_mss)
 			tcp_send_ack(s);
 		else
 			tcp_delack_arm(s);

@@ -206,10 +206,15 @@ static void send_syn(struct sn_sock *s)
 	s->snd_nxt = s->iss + 1;
 	if (sn_seq_gt(s->snd_nxt, s->snd_max))
 		s->snd_max = s->snd_nxt;
-	if (s->syn_tries == 0)
+	if (s->syn_tries == 0) {
 		rtt_start(s, s->iss);
-	else
+	} else {
+		/* Karn: once sent again (by the timer, or at once on the peer's
+		 * repeated SYN) the ACK cannot tell which copy it answers. */
+		s->flags &= ~SN_SF_RTT_TIMING;
+		s->total_retrans++;
 		STAT_INC(st, tcp_retrans);
+	}
 	s->syn_tries++;
 	if (synack)
 		sent_ack(s, wnd);
@@ -318,10 +323,12 @@ void tcp_output(struct sn_sock *s)
 		if (len > 0)
 			sn_ring_peek(&s->snd_buf, s->snd_nxt - s->snd_buf_seq, seg_buf(st) + hlen, len);
 		if (len > 0 || fin) {
-			if (recovering)
+			if (recovering) {
 				STAT_INC(st, tcp_retrans);
-			else
+				s->total_retrans++;
+			} else {
 				rtt_start(s, s->snd_nxt);
+			}
 			if (s->snd_una == s->snd_max)
 				s->progress_us = st->now_us; /* the clock of TCP_USER_TIMEOUT starts */
 		}
@@ -337,7 +344,10 @@ void tcp_output(struct sn_sock *s)
 	}
 	/* The persist timer's override is good for this pass only. */
 	s->flags &= ~SN_SF_FORCE;
-	/* Data that the window (or SWS avoidance) holds back while nothing is in
-	 * flight would wait forever for an ACK that never comes: probe. */
-	tcp_persist_update(s, waiting && s->snd_una == s->snd_max);
+	/* Data that the window (or SWS avoidance) holds back while no
+	 * retransmission timer runs would wait forever for an ACK that never
+	 * comes: probe. That is nothing in flight, or a window the peer shrank
+	 * below what is in flight, so that a timeout had nothing it could send
+	 * (RFC 9293 3.8.6.2.1: be robust against shrinking windows). */
+	tcp_persist_update(s, waiting && !sn_timer_armed(&s->rexmt_timer));
 }

@@ -28,7 +28,10 @@
  *        if some window is open, send what fits regardless of SWS; otherwise
  *        send a probe <SEQ=SND.UNA-1><ACK=RCV.NXT>, which any TCP answers
  *        with an ACK carrying its window. Probing never gives up while the
- *        peer answers (RFC 1122 4.2.2.17). Cleared when the window opens.
+ *        peer answers (RFC 1122 4.2.2.17); after data_retries probes in a
+ *        row go unanswered the peer is taken for gone, as the retransmission
+ *        timer would (and as Linux does with tcp_retries2), and the
+ *        connection is dropped with ETIMEDOUT. Cleared when the window opens.
  *
  * keep   Keepalive (RFC 1122 4.2.3.6), only with SO_KEEPALIVE. Armed when
  *        the connection is established (or the option set) for keepidle;
@@ -108,7 +111,6 @@ static void rexmt_expired(struct sn_timer *t, uint64_t now_us)
 		break;
 	}
 	s->rexmt_count++;
-	s->total_retrans++;
 	s->flags &= ~SN_SF_RTT_TIMING; /* Karn: what is sent again is not timed */
 	sn_rtt_backoff(&s->rtt);
 	/* Go back to the oldest unacknowledged octet, RFC 6298 5.4. */
@@ -166,6 +168,14 @@ static void persist_expired(struct sn_timer *t, uint64_t now_us)
 		 * send what fits now (RFC 1122 4.2.3.4, the override). */
 		s->flags |= SN_SF_FORCE;
 	} else {
+		/* Any segment from the peer clears keep_probes (input.c). */
+		if (s->keep_probes >= st->cfg.data_retries) {
+			STAT_INC(st, tcp_timeouts);
+			tcb_close(s, ETIMEDOUT);
+			return;
+		}
+		if (s->keep_probes < UINT8_MAX)
+			s->keep_probes++;
 		STAT_INC(st, tcp_persist_probes);
 		tcp_send_raw(st, &s->t, s->snd_una - 1, s->rcv_nxt, SN_TH_ACK, tcp_rcv_window(s), s);
 	}
@@ -201,9 +211,9 @@ static void keep_expired(struct sn_timer *t, uint64_t now_us)
 	uint64_t idle_us = (uint64_t)s->keepidle_s * 1000000;
 	uint64_t intvl_us = (uint64_t)s->keepintvl_s * 1000000;
 	/* Data in flight or waiting: the retransmission and persist timers
-	 * already watch the peer. */
+	 * already watch the peer (and the persist timer counts its unanswered
+	 * probes in keep_probes, so leave it alone). */
 	if (s->snd_una != s->snd_max || sn_ring_used(&s->snd_buf) > 0) {
-		s->keep_probes = 0;
 		sn_timer_arm(&st->wheel, &s->keep_timer, st->now_us + idle_us);
 		return;
 	}

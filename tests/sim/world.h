@@ -97,3 +97,7 @@ void w_impair(struct world *w, int from_side, uint32_t loss_ppm, uint64_t delay_
 /* Virtual time of the last recorded change of `side` into `state`, or
  * UINT64_MAX if there is none. */
 uint64_t w_state_time(const struct world *w, int side, int state);
+
+/* As w_inject, but the window is taken as given (w_pkt.wnd = 0 means 65535
+ * there); `wnd` may be 0, for a peer that closes or shrinks its window. */
+void w_inject_wnd(struct world *w, int side, const struct w_pkt *p, uint16_t wnd);
