@@ -244,10 +244,13 @@ static void maybe_window_update(struct sn_sock *s)
 		return;
 	uint32_t offered = sn_seq_gt(s->rcv_adv, s->rcv_nxt) ? s->rcv_adv - s->rcv_nxt : 0;
 	uint32_t wnd = tcp_rcv_window(s);
-	uint32_t worth = 2u * tcp_rcv_mss_offer(s);
+	uint32_t mss = tcp_rcv_mss_offer(s);
+	uint32_t worth = 2u * mss;
 	if (worth > s->rcv_buf.cap / 2)
 		worth = s->rcv_buf.cap / 2;
-	if (wnd > offered && wnd - offered >= worth)
+	/* A window too small for a full segment is one the sender may be
+	 * waiting on (persist): reopening it is always news. */
+	if (wnd > offered && (wnd - offered >= worth || offered < mss))
 		tcp_send_ack(s);
 }
 

@@ -243,8 +243,12 @@ void tcp_output(struct sn_sock *s)
 		 * open's SYN-ACK goes back to the start the same way. */
 		if (s->snd_nxt == s->iss)
 			send_syn(s);
-		else if (s->flags & SN_SF_ACK_NOW && s->state == SN_SYN_RECEIVED)
-			send_syn(s); /* the peer missed our SYN-ACK; say it again */
+		else if (s->flags & SN_SF_ACK_NOW && s->state == SN_SYN_RECEIVED) {
+			/* The peer missed our SYN-ACK; say it again, and let the
+			 * timer count from this resend (as Linux does). */
+			send_syn(s);
+			tcp_rexmt_arm(s);
+		}
 		return;
 	default:
 		break;

@@ -971,6 +971,37 @@ static struct sn_sock *small_window_pair(struct world *w, struct sn_sock **ls, s
  * and the connection stays, TCP_USER_TIMEOUT or not. A read opens the window; the update restarts
  * the sender at once.
  */
+/*
+ * Reading from a zero window announces the reopening at once, even when what
+ * was freed (1500 of 4096 bytes) is less than the usual window-update step:
+ * otherwise the sender learns of it only at its next probe, seconds later.
+ */
+static void reopening_zero_window_is_announced(void **state)
+{
+	struct world *w = *state;
+	struct sn_sock *ls, *c;
+	struct sn_sock *s = small_window_pair(w, &ls, &c);
+	static uint8_t data[8192];
+	assert_int_equal(sn_send(c, data, sizeof(data), 0), (ssize_t)sizeof(data));
+	w_run(w, 2 * W_SEC); /* the window fills and closes */
+	assert_int_equal(info_of(s).rcv_wnd, 0);
+	size_t mark = w->nsegs;
+	uint64_t t0 = w->net.now_us;
+	uint8_t buf[1500];
+	assert_int_equal(sn_recv(s, buf, sizeof(buf), 0), 1500);
+	w_run(w, 20 * W_MS);
+	/* The update leaves at once and the sender answers within the RTT. */
+	assert_true(w->nsegs >= mark + 2);
+	assert_int_equal(w->segs[mark].side, S);
+	assert_true(w->segs[mark].seg.wnd >= 1460);
+	assert_true(w->segs[mark].t == t0);
+	assert_int_equal(w->segs[mark + 1].side, C);
+	assert_true(w->segs[mark + 1].seg.len > 0);
+	sn_abort(c);
+	sn_abort(s);
+	sn_close(ls);
+}
+
 static void zero_window_probes_forever(void **state)
 {
 	struct world *w = *state;
@@ -1721,6 +1752,7 @@ int main(void)
 		T(nagle_holds_small_writes),
 		T(zero_window_probes_forever),
 		T(lost_window_update_recovered_by_probe),
+		T(reopening_zero_window_is_announced),
 		T(zero_window_unanswered_probes_time_out),
 		T(window_shrunk_to_zero_with_data_in_flight),
 		T(slow_reader_sws_avoidance),
