@@ -101,6 +101,15 @@ struct sn_listener {
 	uint32_t syn_max;         /* SYN queue bound */
 };
 
+/* Socket options with a value (flags are in sn_sock.flags). An accepted
+ * connection starts with its listener's. */
+struct sn_sockopts {
+	int linger_sec;             /* SO_LINGER timeout */
+	uint16_t user_mss;          /* TCP_MAXSEG, 0 = from the MTU */
+	uint32_t keepidle_s, keepintvl_s, keepcnt;
+	uint32_t user_timeout_ms;   /* TCP_USER_TIMEOUT, 0 = off */
+};
+
 /* Flags of a TCB (struct sn_sock). */
 enum {
 	SN_SF_USER_CLOSED = 1u << 0,  /* the handle was released by sn_close/sn_abort */
@@ -153,7 +162,6 @@ struct sn_sock {
 	uint32_t irs, rcv_nxt, rcv_adv;
 	uint16_t mss;               /* effective send MSS */
 	uint16_t peer_mss;          /* from the peer's SYN, 536 if absent (RFC 9293 3.7.1) */
-	uint16_t user_mss;          /* TCP_MAXSEG, 0 = from the MTU */
 
 	/* RFC 6298 state (rtt.c). */
 	struct sn_rtt rtt;
@@ -176,9 +184,7 @@ struct sn_sock {
 	struct sn_timer delack_timer;  /* an ACK we are holding back */
 	struct sn_timer persist_timer; /* zero-window probe, and the SWS override */
 	struct sn_timer keep_timer;    /* keepalive */
-	int linger_sec;
-	uint32_t keepidle_s, keepintvl_s, keepcnt;
-	uint32_t user_timeout_ms;   /* TCP_USER_TIMEOUT, 0 = off */
+	struct sn_sockopts opt;     /* what setsockopt set; children inherit it */
 
 	/* Application side. */
 	sn_event_fn event_fn;

@@ -196,6 +196,16 @@ static void wait_established(struct demo *d)
 	run(d, d->net.now_us + 100 * MS);
 }
 
+/* The server listens on PORT, the client connects, the handshake completes. */
+static void open_connection(struct demo *d)
+{
+	d->listener = server_listen(d, 8);
+	sn_set_event_cb(d->listener, listener_events, d);
+	d->conn[CLIENT] = client_connect(d, 0, PORT);
+	sn_set_event_cb(d->conn[CLIENT], client_events, d);
+	wait_established(d);
+}
+
 static int scenario_exchange(struct demo *d, bool half_close)
 {
 	d->listener = server_listen(d, 8);
@@ -268,11 +278,7 @@ static int scenario_simultaneous_open(struct demo *d)
 
 static int scenario_simultaneous_close(struct demo *d)
 {
-	d->listener = server_listen(d, 8);
-	sn_set_event_cb(d->listener, listener_events, d);
-	d->conn[CLIENT] = client_connect(d, 0, PORT);
-	sn_set_event_cb(d->conn[CLIENT], client_events, d);
-	wait_established(d);
+	open_connection(d);
 	note(d, "both applications: %s at the same moment", "close()");
 	sn_close(d->conn[CLIENT]);
 	sn_close(d->conn[SERVER]);
@@ -293,11 +299,7 @@ static int scenario_refused(struct demo *d)
 
 static int scenario_abort(struct demo *d)
 {
-	d->listener = server_listen(d, 8);
-	sn_set_event_cb(d->listener, listener_events, d);
-	d->conn[CLIENT] = client_connect(d, 0, PORT);
-	sn_set_event_cb(d->conn[CLIENT], client_events, d);
-	wait_established(d);
+	open_connection(d);
 	note(d, "client application: %s", "abort() (SO_LINGER 0 and close)");
 	sn_abort(d->conn[CLIENT]);
 	d->conn[CLIENT] = NULL;
@@ -316,11 +318,7 @@ static int scenario_abort(struct demo *d)
  */
 static int scenario_loss(struct demo *d)
 {
-	d->listener = server_listen(d, 8);
-	sn_set_event_cb(d->listener, listener_events, d);
-	d->conn[CLIENT] = client_connect(d, 0, PORT);
-	sn_set_event_cb(d->conn[CLIENT], client_events, d);
-	wait_established(d);
+	open_connection(d);
 
 	static uint8_t data[3 * 1460];
 	for (size_t i = 0; i < sizeof(data); i++)

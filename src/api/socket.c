@@ -367,7 +367,7 @@ int sn_close(struct sn_sock *s)
 	default:
 		break;
 	}
-	bool linger0 = (s->flags & SN_SF_LINGER) && s->linger_sec == 0;
+	bool linger0 = (s->flags & SN_SF_LINGER) && s->opt.linger_sec == 0;
 	if (sn_ring_used(&s->rcv_buf) > 0 || linger0) {
 		/* Unread data would be lost without the peer knowing: RFC 2525
 		 * 2.17 and RFC 1122 4.2.2.13 say reset. SO_LINGER with a zero
@@ -447,7 +447,7 @@ int sn_setsockopt(struct sn_sock *s, int level, int name, const void *val, sockl
 			return -EINVAL;
 		memcpy(&l, val, sizeof(l));
 		set_flag(s, SN_SF_LINGER, l.l_onoff);
-		s->linger_sec = l.l_linger < 0 ? 0 : l.l_linger;
+		s->opt.linger_sec = l.l_linger < 0 ? 0 : l.l_linger;
 		return 0;
 	}
 	if ((err = get_int(val, len, &v)))
@@ -483,7 +483,7 @@ int sn_setsockopt(struct sn_sock *s, int level, int name, const void *val, sockl
 		case TCP_MAXSEG:
 			if (v < 88 || v > 65535)
 				return -EINVAL;
-			s->user_mss = (uint16_t)v;
+			s->opt.user_mss = (uint16_t)v;
 			return 0;
 		/* Ranges as Linux's tcp(7). */
 		case TCP_KEEPIDLE:
@@ -491,20 +491,20 @@ int sn_setsockopt(struct sn_sock *s, int level, int name, const void *val, sockl
 			if (v < 1 || v > 32767)
 				return -EINVAL;
 			if (name == TCP_KEEPIDLE)
-				s->keepidle_s = (uint32_t)v;
+				s->opt.keepidle_s = (uint32_t)v;
 			else
-				s->keepintvl_s = (uint32_t)v;
+				s->opt.keepintvl_s = (uint32_t)v;
 			tcp_keepalive_update(s);
 			return 0;
 		case TCP_KEEPCNT:
 			if (v < 1 || v > 127)
 				return -EINVAL;
-			s->keepcnt = (uint32_t)v;
+			s->opt.keepcnt = (uint32_t)v;
 			return 0;
 		case TCP_USER_TIMEOUT:
 			if (v < 0)
 				return -EINVAL;
-			s->user_timeout_ms = (uint32_t)v;
+			s->opt.user_timeout_ms = (uint32_t)v;
 			return 0;
 		default:
 			return -ENOPROTOOPT;
@@ -531,7 +531,7 @@ int sn_getsockopt(struct sn_sock *s, int level, int name, void *val, socklen_t *
 			return put_int(val, len, (int)s->snd_buf.cap);
 		case SO_LINGER: {
 			struct linger l = {.l_onoff = !!(s->flags & SN_SF_LINGER),
-			                   .l_linger = s->linger_sec};
+			                   .l_linger = s->opt.linger_sec};
 			if (!val || !len || *len < (socklen_t)sizeof(l))
 				return -EINVAL;
 			memcpy(val, &l, sizeof(l));
@@ -547,19 +547,19 @@ int sn_getsockopt(struct sn_sock *s, int level, int name, void *val, socklen_t *
 		case TCP_NODELAY:
 			return put_int(val, len, !!(s->flags & SN_SF_NODELAY));
 		case TCP_KEEPIDLE:
-			return put_int(val, len, (int)s->keepidle_s);
+			return put_int(val, len, (int)s->opt.keepidle_s);
 		case TCP_KEEPINTVL:
-			return put_int(val, len, (int)s->keepintvl_s);
+			return put_int(val, len, (int)s->opt.keepintvl_s);
 		case TCP_KEEPCNT:
-			return put_int(val, len, (int)s->keepcnt);
+			return put_int(val, len, (int)s->opt.keepcnt);
 		case TCP_USER_TIMEOUT:
-			return put_int(val, len, (int)s->user_timeout_ms);
+			return put_int(val, len, (int)s->opt.user_timeout_ms);
 		case TCP_MAXSEG: {
 			struct sn_tcp_info info;
 			/* Before a connection there is no MSS in use yet: report
 			 * what was set, as Linux does. */
-			if ((s->state == SN_CLOSED || s->state == SN_LISTEN) && s->user_mss)
-				return put_int(val, len, s->user_mss);
+			if ((s->state == SN_CLOSED || s->state == SN_LISTEN) && s->opt.user_mss)
+				return put_int(val, len, s->opt.user_mss);
 			sn_tcp_info(s, &info);
 			return put_int(val, len, (int)info.mss);
 		}

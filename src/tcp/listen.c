@@ -88,12 +88,7 @@ void listen_input(struct sn_sock *ls, const struct sn_ipv4 *ip, const struct sn_
 	/* Not yet the application's: no handle until sn_accept. */
 	c->flags = SN_SF_PASSIVE | SN_SF_USER_CLOSED |
 	           (ls->flags & (SN_SF_NODELAY | SN_SF_KEEPALIVE | SN_SF_LINGER));
-	c->linger_sec = ls->linger_sec;
-	c->user_mss = ls->user_mss;
-	c->keepidle_s = ls->keepidle_s;
-	c->keepintvl_s = ls->keepintvl_s;
-	c->keepcnt = ls->keepcnt;
-	c->user_timeout_ms = ls->user_timeout_ms;
+	c->opt = ls->opt;
 	sn_ring_init(&c->snd_buf, ls->snd_buf.cap);
 	sn_ring_init(&c->rcv_buf, ls->rcv_buf.cap);
 

@@ -100,8 +100,8 @@ uint16_t tcp_rcv_mss_offer(const struct sn_sock *s)
 {
 	uint16_t mtu = s->netif ? s->netif->mtu : 1500;
 	uint16_t mss = (uint16_t)(mtu - SN_IPV4_HLEN - SN_TCP_HLEN);
-	if (s->user_mss && s->user_mss < mss)
-		mss = s->user_mss;
+	if (s->opt.user_mss && s->opt.user_mss < mss)
+		mss = s->opt.user_mss;
 	return mss;
 }
 
@@ -140,8 +140,8 @@ uint32_t tcp_send_mss(const struct sn_sock *s)
 	uint32_t mine = tcp_rcv_mss_offer(s);
 	if (mine < mss)
 		mss = mine;
-	if (s->user_mss && s->user_mss < mss)
-		mss = s->user_mss;
+	if (s->opt.user_mss && s->opt.user_mss < mss)
+		mss = s->opt.user_mss;
 	return mss ? mss : 1;
 }
 

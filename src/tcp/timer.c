@@ -68,8 +68,8 @@ static void trace_timer(struct sn_sock *s, const char *what)
 
 static bool user_timeout_over(const struct sn_sock *s)
 {
-	return s->user_timeout_ms &&
-	       s->stack->now_us - s->progress_us >= (uint64_t)s->user_timeout_ms * 1000;
+	return s->opt.user_timeout_ms &&
+	       s->stack->now_us - s->progress_us >= (uint64_t)s->opt.user_timeout_ms * 1000;
 }
 
 static void rexmt_expired(struct sn_timer *t, uint64_t now_us)
@@ -208,8 +208,8 @@ static void keep_expired(struct sn_timer *t, uint64_t now_us)
 	struct sn_stack *st = s->stack;
 	if (!(s->flags & SN_SF_KEEPALIVE) || !keepalive_state(s->state))
 		return;
-	uint64_t idle_us = (uint64_t)s->keepidle_s * 1000000;
-	uint64_t intvl_us = (uint64_t)s->keepintvl_s * 1000000;
+	uint64_t idle_us = (uint64_t)s->opt.keepidle_s * 1000000;
+	uint64_t intvl_us = (uint64_t)s->opt.keepintvl_s * 1000000;
 	/* Data in flight or waiting: the retransmission and persist timers
 	 * already watch the peer (and the persist timer counts its unanswered
 	 * probes in keep_probes, so leave it alone). */
@@ -224,7 +224,7 @@ static void keep_expired(struct sn_timer *t, uint64_t now_us)
 		return;
 	}
 	trace_timer(s, "keepalive");
-	if (s->keep_probes >= s->keepcnt) {
+	if (s->keep_probes >= s->opt.keepcnt) {
 		STAT_INC(st, tcp_keepalive_drops);
 		tcp_send_rst(s);
 		tcb_close(s, ETIMEDOUT);
@@ -248,7 +248,7 @@ void tcp_keepalive_update(struct sn_sock *s)
 	if (s->last_rcv_us == 0)
 		s->last_rcv_us = st->now_us;
 	sn_timer_arm(&st->wheel, &s->keep_timer,
-	             s->last_rcv_us + (uint64_t)s->keepidle_s * 1000000);
+	             s->last_rcv_us + (uint64_t)s->opt.keepidle_s * 1000000);
 }
 
 void tcp_timers_init(struct sn_sock *s)
@@ -259,17 +259,17 @@ void tcp_timers_init(struct sn_sock *s)
 	sn_timer_init(&s->delack_timer, delack_expired);
 	sn_timer_init(&s->persist_timer, persist_expired);
 	sn_timer_init(&s->keep_timer, keep_expired);
-	s->keepidle_s = c->keepidle_s;
-	s->keepintvl_s = c->keepintvl_s;
-	s->keepcnt = c->keepcnt;
+	s->opt.keepidle_s = c->keepidle_s;
+	s->opt.keepintvl_s = c->keepintvl_s;
+	s->opt.keepcnt = c->keepcnt;
 }
 
 void tcp_rexmt_arm(struct sn_sock *s)
 {
 	struct sn_stack *st = s->stack;
 	uint64_t when = st->now_us + s->rtt.rto_us;
-	if (s->user_timeout_ms && s->state >= SN_ESTABLISHED) {
-		uint64_t limit = s->progress_us + (uint64_t)s->user_timeout_ms * 1000;
+	if (s->opt.user_timeout_ms && s->state >= SN_ESTABLISHED) {
+		uint64_t limit = s->progress_us + (uint64_t)s->opt.user_timeout_ms * 1000;
 		if (limit < when)
 			when = limit > st->now_us ? limit : st->now_us;
 	}
