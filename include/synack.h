@@ -454,6 +454,154 @@ void sn_pcap_capture(void *ctx, int dir, const void *frame, size_t len, uint64_t
 /* Flush and close; returns 0 or the first write error. */
 int sn_pcap_close(struct sn_pcap *p);
 
+/* ------------------------------------------------------------------------ */
+/* TAP (Linux)                                                              */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A netif on a Linux TAP device: frames the kernel sends out of the device
+ * are read from a file descriptor and fed to sn_input; frames the stack sends
+ * are written to it and reach the kernel as if from a cable.
+ *
+ * sn_tap_open creates (or attaches to) the TAP device `name` ("" or NULL:
+ * the kernel picks tapN) with IFF_TAP | IFF_NO_PI and returns a non-blocking,
+ * close-on-exec fd, or a negative errno: -ENOENT when /dev/net/tun is
+ * missing, -EACCES without CAP_NET_ADMIN, -EBUSY when the device is in use.
+ * sn_tap_strerror(err) says in one sentence what the user can do about it.
+ * The device's name is copied to actual_name (len bytes, may be NULL). It
+ * disappears when the fd is closed, unless it was made persistent
+ * (`ip tuntap add`).
+ *
+ * sn_tap_new wraps an fd (it owns it from then on) as the ctx for
+ * sn_netif_add with sn_tap_ops(). sn_tap_receive reads up to max_frames
+ * pending frames and hands each to sn_input; it returns how many, 0 when
+ * none was pending, or a negative errno if the first read failed.
+ */
+struct sn_tap {
+	int fd;
+	uint64_t rx_frames;  /* frames read and handed to sn_input */
+	uint64_t tx_frames;  /* frames written */
+	uint64_t tx_drops;   /* frames the kernel did not take (device down, backlog full) */
+	void *frame;         /* receive buffer (private) */
+};
+int sn_tap_open(const char *name, char *actual_name, size_t len);
+const char *sn_tap_strerror(int err);
+struct sn_tap *sn_tap_new(int fd);
+void sn_tap_free(struct sn_tap *tap);
+const struct sn_netif_ops *sn_tap_ops(void);
+int sn_tap_receive(struct sn_tap *tap, struct sn_stack *stack, struct sn_netif *netif,
+                   uint64_t now_us, unsigned max_frames);
+/* The same, handing each frame to deliver(ctx, ...) instead (a filter). */
+int sn_tap_read(struct sn_tap *tap, sn_deliver_fn deliver, void *ctx, uint64_t now_us,
+                unsigned max_frames);
+
+/* ------------------------------------------------------------------------ */
+/* Impairment filter                                                        */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Loss, delay, reordering, duplication and corruption between a stack and
+ * any netif driver (ops + ctx), each direction on its own, with the memlink's
+ * seeded impairments (struct sn_link_impair). Wiring:
+ *
+ *   im = sn_impair_new(sn_tap_ops(), tap, seed);
+ *   nif = sn_netif_add(stack, sn_impair_ops(), sn_impair_ctx(im), &cfg, &err);
+ *   sn_impair_attach(im, stack, nif);
+ *   sn_impair_set(im, SN_DIR_OUT, &imp);   frames the stack sends
+ *   sn_impair_set(im, SN_DIR_IN, &imp);    frames it receives
+ *
+ * and feed the driver's frames to sn_impair_input (an sn_deliver_fn with the
+ * filter as ctx) instead of sn_input. Frames wait in the filter until
+ * sn_impair_poll: call it after sn_input and sn_poll, and wake up for
+ * sn_impair_next_deadline too. sn_loop_add_tap_impaired does all of that.
+ */
+struct sn_impair;
+struct sn_impair *sn_impair_new(const struct sn_netif_ops *inner, void *inner_ctx, uint64_t seed);
+void sn_impair_free(struct sn_impair *im);
+const struct sn_netif_ops *sn_impair_ops(void);
+void *sn_impair_ctx(struct sn_impair *im);
+void sn_impair_attach(struct sn_impair *im, struct sn_stack *stack, struct sn_netif *netif);
+/* dir is SN_DIR_OUT (frames the stack sends) or SN_DIR_IN; -EINVAL otherwise. */
+int sn_impair_set(struct sn_impair *im, int dir, const struct sn_link_impair *imp);
+void sn_impair_input(void *im, const void *frame, size_t len, uint64_t now_us);
+void sn_impair_poll(struct sn_impair *im, uint64_t now_us);
+uint64_t sn_impair_next_deadline(const struct sn_impair *im);
+/* Observe losses, duplicates, ... (SN_LINK_*; end 0 = frames the stack sent). */
+void sn_impair_set_observer(struct sn_impair *im, sn_link_observer_fn fn, void *ctx);
+
+/* ------------------------------------------------------------------------ */
+/* Event loop (Linux: epoll + timerfd)                                      */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A ready-made driver loop for one stack: it waits in epoll_wait on the TAP
+ * devices given to it, a timerfd armed at sn_next_deadline, and any other
+ * file descriptors the program watches (stdin, a signalfd, ...); then it
+ * feeds frames to sn_input, calls the watchers, and calls sn_poll. Time is
+ * CLOCK_MONOTONIC in microseconds (sn_clock_us). The stack itself knows
+ * nothing of this loop: docs/LOOP.md shows how to drive it from another one.
+ */
+struct sn_loop;
+
+/* CLOCK_MONOTONIC in microseconds. */
+uint64_t sn_clock_us(void);
+
+struct sn_loop *sn_loop_new(struct sn_stack *stack, int *err);
+/* Does not free the stack or the TAP devices. */
+void sn_loop_free(struct sn_loop *loop);
+struct sn_stack *sn_loop_stack(const struct sn_loop *loop);
+
+/* Read frames from tap whenever its fd is readable and hand them to netif. */
+int sn_loop_add_tap(struct sn_loop *loop, struct sn_tap *tap, struct sn_netif *netif);
+/* The same through an impairment filter (see above): frames read from tap go
+ * to sn_impair_input, and the loop polls the filter and waits for it. */
+int sn_loop_add_tap_impaired(struct sn_loop *loop, struct sn_tap *tap, struct sn_impair *im);
+
+/*
+ * Watch another fd. events is EPOLLIN and/or EPOLLOUT (level-triggered); 0
+ * keeps the registration but stops reporting. Calling again for the same fd
+ * changes its events; fn NULL removes it. fn runs before the stack's sn_poll
+ * in the same iteration, so socket calls it makes leave at once. -EPERM for
+ * fds epoll cannot watch (regular files: they are always ready).
+ */
+typedef void (*sn_loop_fd_fn)(int fd, unsigned events, void *user);
+int sn_loop_watch(struct sn_loop *loop, int fd, unsigned events, sn_loop_fd_fn fn, void *user);
+
+/* Called once per iteration, after frames, watchers and sn_poll, so it sees
+ * everything that iteration did; output it queues leaves before the loop
+ * sleeps again. */
+typedef void (*sn_loop_idle_fn)(struct sn_loop *loop, void *user);
+void sn_loop_set_idle(struct sn_loop *loop, sn_loop_idle_fn fn, void *user);
+
+/*
+ * One iteration: wait until a watched fd is ready, the stack's deadline, or
+ * timeout_us has passed (SN_TIME_NEVER: no limit; 0: do not wait), then
+ * process. Returns 0 or a negative errno (-EINTR is not an error: it returns 0).
+ */
+int sn_loop_run_once(struct sn_loop *loop, uint64_t timeout_us);
+/* Iterate until sn_loop_stop or an error. */
+int sn_loop_run(struct sn_loop *loop);
+void sn_loop_stop(struct sn_loop *loop);
+
+/*
+ * Blocking convenience calls for simple programs: each runs the loop until
+ * the call can complete, or timeout_us (SN_TIME_NEVER: no limit) passes
+ * (-ETIMEDOUT). Other sockets keep being served meanwhile.
+ */
+int sn_loop_connect(struct sn_loop *loop, struct sn_sock *s, const struct sockaddr *addr,
+                    socklen_t len, uint64_t timeout_us);
+struct sn_sock *sn_loop_accept(struct sn_loop *loop, struct sn_sock *listener, uint64_t timeout_us,
+                               int *err);
+/* Sends all len bytes (or fails); returns len or a negative errno. */
+ssize_t sn_loop_send_all(struct sn_loop *loop, struct sn_sock *s, const void *buf, size_t len,
+                         uint64_t timeout_us);
+/* At least one byte, 0 at end of stream, or a negative errno. */
+ssize_t sn_loop_recv(struct sn_loop *loop, struct sn_sock *s, void *buf, size_t len,
+                     uint64_t timeout_us);
+/* Graceful close that waits until the connection has finished closing
+ * (CLOSED or TIME-WAIT) or the timeout passes, then releases the handle. */
+int sn_loop_close(struct sn_loop *loop, struct sn_sock *s, uint64_t timeout_us);
+
 #ifdef __cplusplus
 }
 #endif

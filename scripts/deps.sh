@@ -6,6 +6,8 @@ set -eu
 want="cmake make gcc pkg-config libsodium-dev"
 if [ "${1:-build}" = test ]; then
 	want="$want libcmocka-dev tshark clang libclang-rt-dev"
+	# The interop tests' Linux side (tests/interop/).
+	want="$want netcat-openbsd curl iproute2 iputils-ping python3 procps"
 fi
 missing=""
 for p in $want; do

@@ -15,7 +15,13 @@ static void usage(FILE *f)
 	        "commands:\n"
 	        "  demo      two stacks in memory walk through a TCP scenario, drawn as a ladder\n"
 	        "            (synack demo --help for the scenarios)\n"
-	        "  version   print the library version\n");
+	        "  listen    accept a TCP connection on a TAP device, netcat-style\n"
+	        "  connect   open a TCP connection from a TAP device, netcat-style\n"
+	        "  http      serve a directory over HTTP/1.1 on a TAP device\n"
+	        "  version   print the library version\n"
+	        "\n"
+	        "The network commands run their own stack on a TAP device\n"
+	        "(synack listen --help for the options they share).\n");
 }
 
 int main(int argc, char **argv)
@@ -27,6 +33,12 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "demo") == 0)
 		return cmd_demo(argc - 1, argv + 1);
+	if (strcmp(cmd, "listen") == 0)
+		return cmd_listen(argc - 1, argv + 1);
+	if (strcmp(cmd, "connect") == 0)
+		return cmd_connect(argc - 1, argv + 1);
+	if (strcmp(cmd, "http") == 0)
+		return cmd_http(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0) {
 		printf("synack %d.%d.%d\n", SN_VERSION_MAJOR, SN_VERSION_MINOR, SN_VERSION_PATCH);
 		return 0;

@@ -3,5 +3,8 @@
 #define SN_TOOLS_H
 
 int cmd_demo(int argc, char **argv);
+int cmd_listen(int argc, char **argv);   /* nc.c */
+int cmd_connect(int argc, char **argv);  /* nc.c */
+int cmd_http(int argc, char **argv);     /* http.c */
 
 #endif
