@@ -232,9 +232,10 @@ static void pump(struct nconn *c)
 			c->in_eof = true;
 	}
 
-	/* Half-close when our side has nothing more to say. */
-	bool said_all = c->off == c->len &&
-	                (c->in_fd >= 0 ? c->in_eof : c->rx_eof);
+	/* Half-close when our side has nothing more to say: our input ended
+	 * (or SIGINT ended it), or, with no input of our own (--echo,
+	 * --discard, --file), once the peer has finished. */
+	bool said_all = c->off == c->len && (c->in_eof || (c->in_fd < 0 && c->rx_eof));
 	if (!c->shut && said_all) {
 		int r = sn_shutdown(c->s, SHUT_WR);
 		if (r < 0 && r != -ENOTCONN) {
