@@ -93,6 +93,17 @@ struct sn_config {
 	uint32_t keepidle_s;        /* SO_KEEPALIVE: idle time before the first probe (7200) */
 	uint32_t keepintvl_s;       /* between probes (75) */
 	uint32_t keepcnt;           /* unanswered probes before the connection is dropped (9) */
+
+	/*
+	 * TCP options offered in our SYN (RFC 7323, RFC 2018). Each is used on a
+	 * connection only when both SYNs carry it. The window-scale shift we
+	 * offer is the smallest that lets the receive buffer's whole space be
+	 * advertised, at most wscale_max (14, the RFC 7323 2.3 limit).
+	 */
+	uint32_t wscale_max;        /* 0..14 (14) */
+	int no_wscale;              /* non-zero: do not offer window scaling */
+	int no_timestamps;          /* non-zero: do not offer timestamps */
+	int no_sack;                /* non-zero: do not offer SACK-permitted */
 };
 
 void sn_config_init(struct sn_config *cfg);
@@ -262,6 +273,15 @@ struct sn_tcp_info {
 	uint32_t total_retrans;
 	uint32_t bytes_in_flight;
 	uint32_t snd_buf_used, rcv_buf_used;
+	/* Options agreed in the handshake (both SYNs carried them). */
+	uint8_t options;       /* SN_TCPI_OPT_* */
+	uint8_t snd_wscale;    /* shift applied to the peer's window field */
+	uint8_t rcv_wscale;    /* shift applied to the window field we send */
+};
+enum {
+	SN_TCPI_OPT_WSCALE = 1u << 0,     /* RFC 7323 window scaling */
+	SN_TCPI_OPT_TIMESTAMPS = 1u << 1, /* RFC 7323 timestamps (RTTM, PAWS) */
+	SN_TCPI_OPT_SACK = 1u << 2,       /* RFC 2018 SACK permitted */
 };
 int sn_tcp_info(const struct sn_sock *s, struct sn_tcp_info *info);
 
@@ -321,7 +341,10 @@ int sn_tcp_info(const struct sn_sock *s, struct sn_tcp_info *info);
 	X(tcp_delayed_acks, "ACKs sent when the delayed-ACK timer expired")                \
 	X(tcp_persist_probes, "zero-window probes sent")                                   \
 	X(tcp_keepalive_probes, "keepalive probes sent")                                   \
-	X(tcp_keepalive_drops, "connections dropped for unanswered keepalives")
+	X(tcp_keepalive_drops, "connections dropped for unanswered keepalives")           \
+	X(tcp_paws_drops, "segments dropped by PAWS (RFC 7323 5), timestamp too old")      \
+	X(tcp_sack_blocks_sent, "SACK blocks sent in our ACKs (RFC 2018)")                 \
+	X(tcp_sack_blocks_rcvd, "SACK blocks received from the peer (not yet acted on)")
 
 struct sn_stats {
 #define SN_STATS_DECL(name, desc) uint64_t name;

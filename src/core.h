@@ -131,6 +131,7 @@ enum {
 	SN_SF_CONNECTING = 1u << 16,  /* sn_connect called, outcome not yet reported */
 	SN_SF_RTT_TIMING = 1u << 17,  /* rtt_seq is being timed (rtt_start_us) */
 	SN_SF_FORCE = 1u << 18,       /* persist expiry: send what fits, SWS or not */
+	SN_SF_TS_REXMT = 1u << 19,    /* ts_rexmt is set: older echoes are no sample */
 };
 
 /*
@@ -162,6 +163,18 @@ struct sn_sock {
 	uint32_t irs, rcv_nxt, rcv_adv;
 	uint16_t mss;               /* effective send MSS */
 	uint16_t peer_mss;          /* from the peer's SYN, 536 if absent (RFC 9293 3.7.1) */
+
+	/* TCP options (RFC 7323, RFC 2018). Until the peer's SYN is seen, topts
+	 * is what our SYN offers; from then on it is what both SYNs carried,
+	 * which is also what a SYN-ACK of ours carries. */
+	uint8_t topts;              /* SN_TCPI_OPT_* */
+	uint8_t snd_wscale;         /* peer's shift: its window field << this */
+	uint8_t rcv_wscale;         /* our shift: our window >> this on the wire */
+	uint32_t ts_offset;         /* added to the 1 ms clock, RFC 7323 5.4 */
+	uint32_t ts_recent;         /* TS.Recent, RFC 7323 4.3 */
+	uint64_t ts_recent_us;      /* when TS.Recent was set (the 24-day rule, 5.5) */
+	uint32_t last_ack_sent;     /* Last.ACK.sent, RFC 7323 4.3 */
+	uint32_t ts_rexmt;          /* our TSval when the rexmt timer last fired */
 
 	/* RFC 6298 state (rtt.c). */
 	struct sn_rtt rtt;
@@ -212,7 +225,10 @@ struct sn_tw {
 	uint64_t expires_us;
 	struct sn_tuple t;
 	uint32_t snd_nxt, rcv_nxt;
-	uint16_t wnd;
+	uint32_t wnd;               /* the window we advertise, bytes */
+	uint8_t rcv_wscale;         /* its shift on the wire */
+	bool ts;                    /* timestamps in use: ACKs carry them */
+	uint32_t ts_offset, ts_recent;
 };
 
 struct sn_hash {
@@ -268,6 +284,7 @@ void stack_enter(struct sn_stack *st, uint64_t now_us);
 void stack_leave(struct sn_stack *st);
 void stack_trace(struct sn_stack *st, const struct sn_trace_event *ev);
 #define STAT_INC(st, name) ((st)->stats.name++)
+#define STAT_ADD(st, name, n) ((st)->stats.name += (n))
 
 /* ---- ip/ ----------------------------------------------------------------- */
 
@@ -326,6 +343,8 @@ void tcp_rtt_init(struct sn_sock *s);
 
 /* input.c */
 void tcp_input(struct sn_netif *nif, const struct sn_ipv4 *ip, const uint8_t *seg, size_t len);
+/* The peer's SYN is here: keep the options both sides offered (RFC 7323, 2018). */
+void tcp_options_agree(struct sn_sock *s, const struct sn_tcp *th);
 void tcp_trace_seg(struct sn_stack *st, enum sn_trace_kind kind, const struct sn_sock *s,
                    uint32_t saddr, uint32_t daddr, const struct sn_tcp *th, uint32_t len,
                    const char *what);
@@ -337,10 +356,19 @@ void tcp_send_rst(struct sn_sock *s);
 /* Reply with a RST to a segment that has no connection (RFC 9293 3.10.7.1). */
 void tcp_reply_rst(struct sn_stack *st, uint32_t saddr, uint32_t daddr, const struct sn_tcp *th,
                    size_t payload_len);
-/* Send a bare segment with the given fields on the tuple's route. */
+/* Send a bare segment with the given fields on the tuple's route. wnd is the
+ * window in bytes; with s, it is scaled and the segment carries timestamps
+ * when the connection uses them. */
 void tcp_send_raw(struct sn_stack *st, const struct sn_tuple *t, uint32_t seq, uint32_t ack,
-                  uint8_t flags, uint16_t wnd, const struct sn_sock *s);
-uint16_t tcp_rcv_window(struct sn_sock *s);
+                  uint8_t flags, uint32_t wnd, struct sn_sock *s);
+/* A TIME-WAIT record's ACK <SEQ=SND.NXT><ACK=RCV.NXT>. */
+void tcp_send_tw_ack(struct sn_stack *st, const struct sn_tw *tw);
+/* The window to advertise, in bytes (a multiple of 1 << rcv_wscale once
+ * synchronized, so that it survives the shift on the wire). */
+uint32_t tcp_rcv_window(struct sn_sock *s);
+/* RFC 7323: our clock for TSval, and the options to offer in a SYN. */
+uint32_t tcp_ts_now(const struct sn_sock *s);
+void tcp_options_init(struct sn_sock *s);
 uint32_t tcp_send_mss(const struct sn_sock *s);
 uint16_t tcp_rcv_mss_offer(const struct sn_sock *s);
 bool tcp_challenge_ack_allowed(struct sn_stack *st);

@@ -38,6 +38,7 @@ void sn_config_init(struct sn_config *cfg)
 	cfg->keepidle_s = 7200;
 	cfg->keepintvl_s = 75;
 	cfg->keepcnt = 9;
+	cfg->wscale_max = 14;
 }
 
 static void fill_random(void *buf, size_t len)
@@ -75,6 +76,9 @@ struct sn_stack *sn_stack_new(const struct sn_config *cfg)
 	 * keep to 200 ms as the issue of interop with delayed-ACK peers asks. */
 	if (st->cfg.delack_ms > 200)
 		st->cfg.delack_ms = 200;
+	/* RFC 7323 2.3: a shift above 14 is not allowed. */
+	if (st->cfg.wscale_max > 14)
+		st->cfg.wscale_max = 14;
 
 	if (st->cfg.isn_key_set)
 		memcpy(st->isn_key, st->cfg.isn_key, sizeof(st->isn_key));

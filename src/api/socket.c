@@ -181,6 +181,7 @@ int sn_connect(struct sn_sock *s, const struct sockaddr *addr, socklen_t len)
 	s->syn_tries = 0;
 	s->rexmt_count = 0;
 	tcp_rtt_init(s);
+	tcp_options_init(s);
 	tcb_hash_insert(s);
 	s->flags |= SN_SF_CONNECTING;
 	STAT_INC(st, tcp_active_opens);
@@ -592,5 +593,11 @@ int sn_tcp_info(const struct sn_sock *s, struct sn_tcp_info *info)
 	info->bytes_in_flight = s->snd_max - s->snd_una;
 	info->snd_buf_used = sn_ring_used(&s->snd_buf);
 	info->rcv_buf_used = sn_ring_used(&s->rcv_buf);
+	/* Until the peer's SYN arrives topts holds only our offer. */
+	if (s->state >= SN_SYN_RECEIVED) {
+		info->options = s->topts;
+		info->snd_wscale = s->snd_wscale;
+		info->rcv_wscale = s->rcv_wscale;
+	}
 	return 0;
 }

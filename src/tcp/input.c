@@ -73,6 +73,10 @@ static void challenge_ack(struct sn_sock *s)
  */
 #define OOW_ACK_INTERVAL_US 500000u
 
+/* RFC 7323 5.5: after this long idle, TS.Recent may have wrapped (a 1 ms
+ * clock wraps its sign bit in 24.8 days), so PAWS must not use it. */
+#define PAWS_IDLE_US (24ull * 24 * 3600 * 1000000)
+
 static void oow_ack(struct sn_sock *s, uint32_t seglen, uint8_t flags)
 {
 	struct sn_stack *st = s->stack;
@@ -111,14 +115,46 @@ static bool seq_acceptable(uint32_t seq, uint32_t seglen, uint32_t rcv_nxt, uint
 	       sn_seq_in(seq + seglen - 1, rcv_nxt, rcv_nxt + wnd);
 }
 
+/* RFC 7323 2.3: the window field of a non-SYN segment is scaled by the
+ * shift the peer announced, once both SYNs carried the option (else 0). */
+static uint32_t seg_wnd(const struct sn_sock *s, const struct sn_tcp *th)
+{
+	if (th->flags & SN_TH_SYN)
+		return th->wnd; /* 2.2: a SYN's window is never scaled */
+	return (uint32_t)th->wnd << s->snd_wscale;
+}
+
+void tcp_options_agree(struct sn_sock *s, const struct sn_tcp *th)
+{
+	if (!th->opts.has_wscale)
+		s->topts &= (uint8_t)~SN_TCPI_OPT_WSCALE;
+	if (!th->opts.has_ts)
+		s->topts &= (uint8_t)~SN_TCPI_OPT_TIMESTAMPS;
+	if (!th->opts.sack_permitted)
+		s->topts &= (uint8_t)~SN_TCPI_OPT_SACK;
+	if (s->topts & SN_TCPI_OPT_WSCALE) {
+		/* RFC 7323 2.3: a shift above 14 is used as 14. */
+		s->snd_wscale = th->opts.wscale > 14 ? 14 : th->opts.wscale;
+	} else {
+		/* 2.2: scaling in neither direction unless both offered. */
+		s->snd_wscale = 0;
+		s->rcv_wscale = 0;
+	}
+	if (s->topts & SN_TCPI_OPT_TIMESTAMPS) {
+		s->ts_recent = th->opts.ts_val; /* 4.3: TS.Recent from the SYN */
+		s->ts_recent_us = s->stack->now_us;
+	}
+}
+
 static void update_window(struct sn_sock *s, const struct sn_tcp *th)
 {
 	/* RFC 9293 3.10.7.4 fifth check: only a segment newer than the one that
 	 * last set the window may change it, so reordered segments cannot. */
 	if (sn_seq_lt(s->snd_wl1, th->seq) ||
 	    (s->snd_wl1 == th->seq && sn_seq_leq(s->snd_wl2, th->ack))) {
-		bool opened = th->wnd > s->snd_wnd;
-		s->snd_wnd = th->wnd;
+		uint32_t wnd = seg_wnd(s, th);
+		bool opened = wnd > s->snd_wnd;
+		s->snd_wnd = wnd;
 		s->snd_wl1 = th->seq;
 		s->snd_wl2 = th->ack;
 		if (s->snd_wnd > s->max_snd_wnd)
@@ -128,8 +164,40 @@ static void update_window(struct sn_sock *s, const struct sn_tcp *th)
 	}
 }
 
-/* New data acknowledged: SND.UNA moves to ack. */
-static void ack_advance(struct sn_sock *s, uint32_t ack)
+/*
+ * RFC 7323 4.1 (RTTM): with timestamps on, every ACK that acknowledges new
+ * data carries in TSecr the TSval of the segment that caused it, so the RTT
+ * is our clock minus TSecr. Retransmissions need no Karn's rule here: the
+ * echoed TSval says which copy arrived. A TSecr of 0 is no echo (4.2: the
+ * peer may not have had a TSval to echo).
+ */
+static bool ts_rtt_sample(struct sn_sock *s, const struct sn_tcp *th)
+{
+	if (!(s->topts & SN_TCPI_OPT_TIMESTAMPS) || !th || !th->opts.has_ts || th->opts.ts_ecr == 0)
+		return false;
+	/* An echo of a TSval from before our last retransmission timeout
+	 * answers an original transmission whose ACK was lost or held: it
+	 * measures the timeout, not the path. Without fast retransmit every
+	 * loss of an ACK ends that way, and the RTO would run away (the
+	 * ambiguity Karn's rule avoids; RFC 3522 tells the two apart the
+	 * same way). Later echoes are clean again. */
+	if (s->flags & SN_SF_TS_REXMT) {
+		if (sn_seq_lt(th->opts.ts_ecr, s->ts_rexmt))
+			return false;
+		s->flags &= ~SN_SF_TS_REXMT;
+	}
+	uint32_t ms = tcp_ts_now(s) - th->opts.ts_ecr;
+	/* An echo from the future, or older than any RTO could be, is bogus. */
+	if (ms > s->stack->cfg.max_rto_ms * 2u)
+		return false;
+	sn_rtt_sample(&s->rtt, ms * 1000u);
+	STAT_INC(s->stack, tcp_rtt_samples);
+	return true;
+}
+
+/* New data acknowledged: SND.UNA moves to ack. th is the segment, or NULL
+ * when the ACK only completes the handshake (syn_acked took that sample). */
+static void ack_advance(struct sn_sock *s, uint32_t ack, const struct sn_tcp *th)
 {
 	if (sn_seq_gt(ack, s->snd_buf_seq)) {
 		uint32_t n = ack - s->snd_buf_seq;
@@ -145,8 +213,11 @@ static void ack_advance(struct sn_sock *s, uint32_t ack)
 	}
 	struct sn_stack *st = s->stack;
 	/* RFC 6298: the timed segment is acknowledged, so take the sample
-	 * (never from a retransmission: the timeout cleared the flag). */
-	if ((s->flags & SN_SF_RTT_TIMING) && sn_seq_gt(ack, s->rtt_seq)) {
+	 * (never from a retransmission: the timeout cleared the flag). With
+	 * timestamps, RTTM instead. */
+	if (s->topts & SN_TCPI_OPT_TIMESTAMPS) {
+		ts_rtt_sample(s, th);
+	} else if ((s->flags & SN_SF_RTT_TIMING) && sn_seq_gt(ack, s->rtt_seq)) {
 		s->flags &= ~SN_SF_RTT_TIMING;
 		sn_rtt_sample(&s->rtt, (uint32_t)(st->now_us - s->rtt_start_us));
 		STAT_INC(st, tcp_rtt_samples);
@@ -176,19 +247,22 @@ static bool fin_acked(const struct sn_sock *s)
 
 static void established(struct sn_sock *s, const struct sn_tcp *th)
 {
-	s->snd_wnd = th->wnd;
+	s->snd_wnd = seg_wnd(s, th);
 	s->snd_wl1 = th->seq;
 	s->snd_wl2 = th->ack;
-	s->max_snd_wnd = th->wnd;
+	s->max_snd_wnd = s->snd_wnd;
 	tcb_set_state(s, SN_ESTABLISHED);
 	tcp_keepalive_update(s);
 }
 
-/* Our SYN (or SYN-ACK) is acknowledged by ack. */
-static void syn_acked(struct sn_sock *s, uint32_t ack)
+/* Our SYN (or SYN-ACK) is acknowledged by ack, in segment th. */
+static void syn_acked(struct sn_sock *s, uint32_t ack, const struct sn_tcp *th)
 {
 	struct sn_stack *st = s->stack;
-	if ((s->flags & SN_SF_RTT_TIMING) && sn_seq_gt(ack, s->rtt_seq)) {
+	if (ts_rtt_sample(s, th)) {
+		/* RFC 7323 4.1: TSecr echoes our SYN's TSval, even a resent one. */
+		s->flags &= ~SN_SF_RTT_TIMING;
+	} else if ((s->flags & SN_SF_RTT_TIMING) && sn_seq_gt(ack, s->rtt_seq)) {
 		s->flags &= ~SN_SF_RTT_TIMING;
 		sn_rtt_sample(&s->rtt, (uint32_t)(st->now_us - s->rtt_start_us));
 		STAT_INC(st, tcp_rtt_samples);
@@ -241,10 +315,11 @@ static void syn_sent_input(struct sn_sock *s, const struct sn_tcp *th, const uin
 	s->rcv_adv = s->rcv_nxt;
 	s->last_rcv_us = st->now_us;
 	s->peer_mss = th->opts.has_mss ? th->opts.mss : 0;
+	tcp_options_agree(s, th);
 
 	if (ack_ok) {
 		/* Our SYN is acknowledged: ESTABLISHED, and ACK their SYN. */
-		syn_acked(s, th->ack);
+		syn_acked(s, th->ack, th);
 		s->snd_una = th->ack;
 		s->progress_us = st->now_us;
 		tcp_rexmt_stop(s);
@@ -267,7 +342,7 @@ static void syn_sent_input(struct sn_sock *s, const struct sn_tcp *th, const uin
 	/* A SYN without ACK: simultaneous open (RFC 9293 3.5 figure 7). Answer
 	 * with <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>; the retransmission timer
 	 * already running for our SYN now guards the SYN-ACK. */
-	s->snd_wnd = th->wnd;
+	s->snd_wnd = th->wnd; /* a SYN: not scaled */
 	s->snd_wl1 = th->seq;
 	s->max_snd_wnd = th->wnd;
 	tcb_set_state(s, SN_SYN_RECEIVED);
@@ -306,9 +381,29 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 		seq = s->irs + 1;
 	}
 
-	/* First: sequence number check. */
 	uint32_t wnd = rcv_wnd(s);
 	uint32_t seglen = (uint32_t)len + !!(flags & SN_TH_SYN) + !!(flags & SN_TH_FIN);
+	bool ts = (s->topts & SN_TCPI_OPT_TIMESTAMPS) && th->opts.has_ts;
+
+	/* RFC 7323 5.3 R1, PAWS, ahead of the sequence number check: a segment
+	 * whose TSval is older than TS.Recent is an old duplicate from an
+	 * earlier wrap of the sequence space; ACK it and drop it. Not for a
+	 * RST (5.2: its TSval may be out of step and it must still work).
+	 * After 24 days idle TS.Recent is stale (5.5) and nothing is dropped.
+	 * A segment without timestamps is let through, as Linux does. */
+	if (ts && !(flags & SN_TH_RST) && sn_seq_lt(th->opts.ts_val, s->ts_recent)) {
+		if (st->now_us - s->ts_recent_us > PAWS_IDLE_US) {
+			s->ts_recent = th->opts.ts_val;
+			s->ts_recent_us = st->now_us;
+		} else {
+			STAT_INC(st, tcp_paws_drops);
+			oow_ack(s, seglen, flags);
+			trace_drop(s, "PAWS: old timestamp");
+			return;
+		}
+	}
+
+	/* First: sequence number check. */
 	if (!seq_acceptable(seq, seglen, s->rcv_nxt, wnd)) {
 		if (wnd == 0 && seq == s->rcv_nxt) {
 			/* A zero window still takes ACKs, URGs and RSTs: process the
@@ -363,6 +458,15 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 
 	/* Third (security) does not apply: no IP security options. */
 
+	/* RFC 7323 4.3 (and 5.3 R3): the segment is acceptable; if it starts
+	 * at or before the last ACK we sent, its TSval is the one our next ACK
+	 * echoes. So TSecr reports the oldest segment not yet acknowledged,
+	 * and delayed ACKs and holes count in the peer's RTT. */
+	if (ts && sn_seq_leq(seq, s->last_ack_sent) && sn_seq_geq(th->opts.ts_val, s->ts_recent)) {
+		s->ts_recent = th->opts.ts_val;
+		s->ts_recent_us = st->now_us;
+	}
+
 	/* Fourth: SYN. RFC 5961 4.2: in a synchronized state, whatever its
 	 * sequence number, answer with a challenge ACK. */
 	if (flags & SN_TH_SYN) {
@@ -379,6 +483,10 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 		drop_bad(s, "no ACK bit");
 		return;
 	}
+	/* RFC 2018: the peer's SACK blocks are parsed and counted; using them
+	 * (a scoreboard, RFC 6675) belongs with congestion control. */
+	if (s->topts & SN_TCPI_OPT_SACK)
+		STAT_ADD(st, tcp_sack_blocks_rcvd, th->opts.num_sack);
 	if (s->state == SN_SYN_RECEIVED) {
 		if (!sn_seq_gt(th->ack, s->snd_una) || sn_seq_gt(th->ack, s->snd_max)) {
 			tcp_send_raw(st, &s->t, th->ack, 0, SN_TH_RST, 0, s);
@@ -394,9 +502,9 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 			trace_drop(s, "accept queue full");
 			return;
 		}
-		syn_acked(s, th->ack);
+		syn_acked(s, th->ack, th);
 		established(s, th);
-		ack_advance(s, th->ack);
+		ack_advance(s, th->ack, NULL);
 		if (s->flags & SN_SF_PASSIVE) {
 			listen_child_established(s);
 		} else {
@@ -415,7 +523,7 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 			return;
 		}
 		if (sn_seq_gt(th->ack, s->snd_una))
-			ack_advance(s, th->ack);
+			ack_advance(s, th->ack, th);
 		update_window(s, th);
 	}
 
@@ -586,7 +694,7 @@ static void tw_input(struct sn_stack *st, struct sn_tw *tw, struct sn_netif *nif
 	uint32_t seglen = seg_seqlen(th, len);
 	if ((th->flags & SN_TH_FIN) && th->seq + seglen == tw->rcv_nxt) {
 		STAT_INC(st, tcp_tw_reack);
-		tcp_send_raw(st, &tw->t, tw->snd_nxt, tw->rcv_nxt, SN_TH_ACK, tw->wnd, NULL);
+		tcp_send_tw_ack(st, tw);
 		tw_restart(st, tw);
 		return;
 	}
@@ -596,7 +704,7 @@ static void tw_input(struct sn_stack *st, struct sn_tw *tw, struct sn_netif *nif
 		 * draw on the challenge ACK budget, so count them with it. */
 		if (tcp_challenge_ack_allowed(st)) {
 			STAT_INC(st, tcp_challenge_ack);
-			tcp_send_raw(st, &tw->t, tw->snd_nxt, tw->rcv_nxt, SN_TH_ACK, tw->wnd, NULL);
+			tcp_send_tw_ack(st, tw);
 		} else {
 			STAT_INC(st, tcp_challenge_ack_limited);
 		}

@@ -97,6 +97,10 @@ void listen_input(struct sn_sock *ls, const struct sn_ipv4 *ip, const struct sn_
 	c->rcv_adv = c->rcv_nxt;
 	c->last_rcv_us = st->now_us;
 	c->peer_mss = th->opts.has_mss ? th->opts.mss : 0;
+	/* Our SYN-ACK carries an option only if the SYN did (RFC 7323 2.2, 3.2;
+	 * RFC 2018 section 2). */
+	tcp_options_init(c);
+	tcp_options_agree(c, th);
 	c->iss = isn_generate(st, &c->t);
 	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
 	c->snd_buf_seq = c->iss + 1;

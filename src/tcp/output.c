@@ -62,16 +62,104 @@ static void tcp_emit(struct sn_stack *st, struct sn_netif *nif, const struct sn_
 	ipv4_output(st, nif, t->laddr, t->raddr, SN_IPPROTO_TCP, hlen + len);
 }
 
+/* Past SYN-SENT topts says what both SYNs carried; before, only our offer. */
+static bool opt_on(const struct sn_sock *s, unsigned opt)
+{
+	return s->state >= SN_SYN_RECEIVED && (s->topts & opt);
+}
+
+/* RFC 7323 5.4: a 1 ms clock, shifted by a per-connection offset so that
+ * TSval does not tell the peer how long the host has been up. */
+uint32_t tcp_ts_now(const struct sn_sock *s)
+{
+	return (uint32_t)(s->stack->now_us / 1000) + s->ts_offset;
+}
+
+/* RFC 7323 2.3: the shift we offer is the smallest with which the whole
+ * buffer can be advertised. */
+static uint8_t wscale_for(uint32_t space, uint32_t max)
+{
+	uint8_t sh = 0;
+	while (sh < max && (65535ull << sh) < space)
+		sh++;
+	return sh;
+}
+
+void tcp_options_init(struct sn_sock *s)
+{
+	struct sn_stack *st = s->stack;
+	s->topts = 0;
+	if (!st->cfg.no_wscale)
+		s->topts |= SN_TCPI_OPT_WSCALE;
+	if (!st->cfg.no_timestamps)
+		s->topts |= SN_TCPI_OPT_TIMESTAMPS;
+	if (!st->cfg.no_sack)
+		s->topts |= SN_TCPI_OPT_SACK;
+	s->rcv_wscale = wscale_for(s->rcv_buf.cap, st->cfg.wscale_max);
+	s->snd_wscale = 0;
+	s->ts_recent = 0;
+	s->ts_recent_us = 0;
+	/* A keyed hash of the reversed, altered 4-tuple: unrelated to the
+	 * connection table's hash of the same tuple under the same key. */
+	struct sn_tuple k = {.laddr = s->t.raddr ^ 0x54535453u, .raddr = s->t.laddr,
+	                     .lport = s->t.rport, .rport = s->t.lport};
+	s->ts_offset = (uint32_t)tuple_siphash(&k, st->hash_key);
+}
+
+/* The window field for a window of wnd bytes: RFC 7323 2.3, shifted right.
+ * tcp_rcv_window rounds to a multiple of the scale, so nothing is lost. */
+static uint16_t wnd_field(const struct sn_sock *s, uint32_t wnd)
+{
+	if (s->state >= SN_SYN_RECEIVED)
+		wnd >>= s->rcv_wscale;
+	return wnd > 65535 ? 65535 : (uint16_t)wnd;
+}
+
+/* RFC 7323 3.2: once agreed, TSval and TSecr = TS.Recent in every segment. */
+static void ts_opts(const struct sn_sock *s, struct sn_tcp_opts *o)
+{
+	if (!opt_on(s, SN_TCPI_OPT_TIMESTAMPS))
+		return;
+	o->has_ts = true;
+	o->ts_val = tcp_ts_now(s);
+	o->ts_ecr = s->ts_recent;
+}
+
 void tcp_send_raw(struct sn_stack *st, const struct sn_tuple *t, uint32_t seq, uint32_t ack,
-                  uint8_t flags, uint16_t wnd, const struct sn_sock *s)
+                  uint8_t flags, uint32_t wnd, struct sn_sock *s)
 {
 	struct sn_tcp th = {
 		.sport = t->lport, .dport = t->rport, .seq = seq, .ack = ack,
-		.flags = flags, .wnd = wnd,
+		.flags = flags, .wnd = wnd > 65535 ? 65535 : (uint16_t)wnd,
 	};
+	if (s) {
+		th.wnd = wnd_field(s, wnd);
+		/* Probes and ACKs MUST carry timestamps; RFC 7323 3.2 says a RST
+		 * SHOULD, as Linux's do. */
+		ts_opts(s, &th.opts);
+		if (flags & SN_TH_ACK)
+			s->last_ack_sent = ack;
+	}
 	size_t hlen = sn_tcp_emit(seg_buf(st), seg_room(st), &th, NULL);
 	if (hlen)
 		tcp_emit(st, s ? s->netif : NULL, t, &th, hlen, 0, s);
+}
+
+void tcp_send_tw_ack(struct sn_stack *st, const struct sn_tw *tw)
+{
+	uint32_t wnd = tw->wnd >> tw->rcv_wscale;
+	struct sn_tcp th = {
+		.sport = tw->t.lport, .dport = tw->t.rport, .seq = tw->snd_nxt, .ack = tw->rcv_nxt,
+		.flags = SN_TH_ACK, .wnd = wnd > 65535 ? 65535 : (uint16_t)wnd,
+	};
+	if (tw->ts) {
+		th.opts.has_ts = true;
+		th.opts.ts_val = (uint32_t)(st->now_us / 1000) + tw->ts_offset;
+		th.opts.ts_ecr = tw->ts_recent;
+	}
+	size_t hlen = sn_tcp_emit(seg_buf(st), seg_room(st), &th, NULL);
+	if (hlen)
+		tcp_emit(st, NULL, &tw->t, &th, hlen, 0, NULL);
 }
 
 /*
@@ -106,31 +194,42 @@ uint16_t tcp_rcv_mss_offer(const struct sn_sock *s)
 }
 
 /*
- * The window to advertise: the free receive buffer, at most 65535 until window
- * scaling exists. Two rules bend it:
+ * The window to advertise, in bytes: the free receive buffer, at most what
+ * the window field can say (65535 << our shift; with the shift at most 14,
+ * under 2^30 as RFC 7323 2.3 requires). Three rules bend it:
  *  - never less than what we already promised: moving the right edge back is
  *    the "shrinking window" RFC 9293 3.8.6.2.2 tells us not to do;
  *  - receiver SWS avoidance, RFC 1122 4.2.3.3: move the right edge only by
  *    at least min(half the buffer, one MSS), so a slow reader does not invite
- *    a stream of tiny segments.
+ *    a stream of tiny segments;
+ *  - with window scaling the field carries wnd >> shift: round new space
+ *    down to a multiple of the scale, but a promise up, so that what the
+ *    peer reads back never ends before the edge it already has (RFC 7323
+ *    2.4). Windows in SYN segments are not scaled (send_syn).
  */
-uint16_t tcp_rcv_window(struct sn_sock *s)
+uint32_t tcp_rcv_window(struct sn_sock *s)
 {
 	uint32_t free = sn_ring_space(&s->rcv_buf);
-	if (free > 65535)
-		free = 65535;
 	if (s->state < SN_SYN_RECEIVED)
-		return (uint16_t)free;
+		return free > 65535 ? 65535 : free;
+	uint32_t unit = 1u << s->rcv_wscale;
+	uint32_t max = 65535u << s->rcv_wscale;
+	if (free > max)
+		free = max;
 	uint32_t promised = sn_seq_gt(s->rcv_adv, s->rcv_nxt) ? s->rcv_adv - s->rcv_nxt : 0;
-	if (free <= promised)
-		return (uint16_t)promised;
-	uint32_t step = s->rcv_buf.cap / 2;
-	uint32_t mss = tcp_rcv_mss_offer(s); /* the full-sized segment the peer may send */
-	if (mss < step)
-		step = mss;
-	if (free - promised < step)
-		return (uint16_t)promised;
-	return (uint16_t)free;
+	uint32_t wnd = promised;
+	if (free > promised) {
+		uint32_t step = s->rcv_buf.cap / 2;
+		uint32_t mss = tcp_rcv_mss_offer(s); /* the full-sized segment the peer may send */
+		if (mss < step)
+			step = mss;
+		if (free - promised >= step)
+			wnd = free & ~(unit - 1);
+		if (wnd < promised)
+			wnd = promised;
+	}
+	wnd = (wnd + unit - 1) & ~(unit - 1);
+	return wnd > max ? max : wnd;
 }
 
 /* Largest payload per segment: the peer's MSS, our MTU, and TCP_MAXSEG. */
@@ -142,6 +241,10 @@ uint32_t tcp_send_mss(const struct sn_sock *s)
 		mss = mine;
 	if (s->opt.user_mss && s->opt.user_mss < mss)
 		mss = s->opt.user_mss;
+	/* RFC 6691: the MSS counts no options; timestamps take 12 bytes of
+	 * every segment (RFC 7323 3.2), so a full segment carries 12 fewer. */
+	if (opt_on(s, SN_TCPI_OPT_TIMESTAMPS) && mss > 12 + 64)
+		mss -= 12;
 	return mss ? mss : 1;
 }
 
@@ -167,9 +270,10 @@ void tcp_send_rst(struct sn_sock *s)
 }
 
 /* A segment carrying our ACK is leaving: nothing is owed any more. */
-static void sent_ack(struct sn_sock *s, uint16_t wnd)
+static void sent_ack(struct sn_sock *s, uint32_t wnd)
 {
 	s->flags &= ~SN_SF_ACK_NOW;
+	s->last_ack_sent = s->rcv_nxt;
 	s->unacked_rcv = 0;
 	sn_timer_cancel(&s->stack->wheel, &s->delack_timer);
 	if (sn_seq_gt(s->rcv_nxt + wnd, s->rcv_adv))
@@ -192,14 +296,32 @@ static void send_syn(struct sn_sock *s)
 	/* Past SYN-SENT it is a SYN-ACK, also when resent after a close in
 	 * SYN-RECEIVED (see tcp_output). */
 	bool synack = s->state != SN_SYN_SENT;
-	uint16_t wnd = tcp_rcv_window(s);
+	/* RFC 7323 2.2: the window of a SYN is never scaled. */
+	uint32_t wnd = sn_ring_space(&s->rcv_buf);
+	if (wnd > 65535)
+		wnd = 65535;
 	struct sn_tcp th = {
 		.sport = s->t.lport, .dport = s->t.rport, .seq = s->iss,
 		.ack = synack ? s->rcv_nxt : 0,
 		.flags = (uint8_t)(SN_TH_SYN | (synack ? SN_TH_ACK : 0)),
-		.wnd = wnd,
+		.wnd = (uint16_t)wnd,
 		.opts = {.has_mss = true, .mss = tcp_rcv_mss_offer(s)},
 	};
+	/* Our SYN offers what the config allows; a SYN-ACK carries what the
+	 * peer's SYN offered too (topts is then the agreed set). RFC 7323 2.2
+	 * and 3.2, RFC 2018 section 2. Window scale 0 is still sent, so that
+	 * the peer may scale its own window. */
+	if (s->topts & SN_TCPI_OPT_WSCALE) {
+		th.opts.has_wscale = true;
+		th.opts.wscale = s->rcv_wscale;
+	}
+	if (s->topts & SN_TCPI_OPT_SACK)
+		th.opts.sack_permitted = true;
+	if (s->topts & SN_TCPI_OPT_TIMESTAMPS) {
+		th.opts.has_ts = true;
+		th.opts.ts_val = tcp_ts_now(s);
+		th.opts.ts_ecr = synack ? s->ts_recent : 0;
+	}
 	size_t hlen = sn_tcp_emit(seg_buf(st), seg_room(st), &th, NULL);
 	if (!hlen)
 		return;
@@ -221,6 +343,23 @@ static void send_syn(struct sn_sock *s)
 	if (!sn_timer_armed(&s->rexmt_timer))
 		tcp_rexmt_arm(s);
 	tcp_emit(st, s->netif, &s->t, &th, hlen, 0, s);
+}
+
+/*
+ * RFC 2018 section 4: while out-of-order data is held, every ACK reports it,
+ * the block holding the latest arrival first. With timestamps on (12 bytes)
+ * three blocks fit in the 40 bytes of options, four without.
+ */
+static unsigned sack_opts(const struct sn_sock *s, struct sn_tcp_opts *o)
+{
+	if (!opt_on(s, SN_TCPI_OPT_SACK) || sn_reass_empty(&s->reass))
+		return 0;
+	uint32_t blocks[SN_TCP_MAX_SACK][2];
+	unsigned n = sn_reass_sack_blocks(&s->reass, blocks, o->has_ts ? 3 : SN_TCP_MAX_SACK);
+	for (unsigned i = 0; i < n; i++)
+		o->sack[i] = (struct sn_sack_block){blocks[i][0], blocks[i][1]};
+	o->num_sack = (uint8_t)n;
+	return n;
 }
 
 /* May a FIN be sent in this state once the data before it is out? */
@@ -259,9 +398,17 @@ void tcp_output(struct sn_sock *s)
 	if (!(s->flags & SN_SF_EVER_CONNECTED) && s->snd_nxt == s->iss)
 		send_syn(s);
 
-	uint32_t mss = tcp_send_mss(s);
+	uint32_t full_mss = tcp_send_mss(s);
+	bool ts = opt_on(s, SN_TCPI_OPT_TIMESTAMPS);
 	bool waiting = false; /* data or our FIN not sent when we stop */
 	for (;;) {
+		struct sn_tcp_opts opts = {0};
+		ts_opts(s, &opts);
+		unsigned nsack = sack_opts(s, &opts);
+		/* SACK blocks take room from the data, as the MSS excludes
+		 * options (RFC 6691); timestamps are already off full_mss. */
+		uint32_t extra = (uint32_t)sn_tcp_opts_len(&opts) - (ts ? 12 : 0);
+		uint32_t mss = full_mss > extra ? full_mss - extra : 1;
 		uint32_t used = sn_ring_used(&s->snd_buf);
 		uint32_t off = s->snd_nxt - s->snd_buf_seq;
 		uint32_t avail = sn_seq_lt(s->snd_nxt, s->snd_buf_seq) ? 0 : (off < used ? used - off : 0);
@@ -304,10 +451,11 @@ void tcp_output(struct sn_sock *s)
 			break;
 		}
 
-		uint16_t wnd = tcp_rcv_window(s);
+		uint32_t wnd = tcp_rcv_window(s);
 		struct sn_tcp th = {
 			.sport = s->t.lport, .dport = s->t.rport, .seq = s->snd_nxt,
-			.ack = s->rcv_nxt, .flags = SN_TH_ACK, .wnd = wnd,
+			.ack = s->rcv_nxt, .flags = SN_TH_ACK, .wnd = wnd_field(s, wnd),
+			.opts = opts,
 		};
 		if (fin)
 			th.flags |= SN_TH_FIN;
@@ -330,7 +478,8 @@ void tcp_output(struct sn_sock *s)
 			if (recovering) {
 				STAT_INC(st, tcp_retrans);
 				s->total_retrans++;
-			} else {
+			} else if (!ts) {
+				/* With timestamps every ACK times itself (RFC 7323 4.1). */
 				rtt_start(s, s->snd_nxt);
 			}
 			if (s->snd_una == s->snd_max)
@@ -340,6 +489,7 @@ void tcp_output(struct sn_sock *s)
 		if (sn_seq_gt(s->snd_nxt, s->snd_max))
 			s->snd_max = s->snd_nxt;
 		sent_ack(s, wnd);
+		STAT_ADD(st, tcp_sack_blocks_sent, nsack);
 		if ((len > 0 || fin) && !sn_timer_armed(&s->rexmt_timer))
 			tcp_rexmt_arm(s);
 		tcp_emit(st, s->netif, &s->t, &th, hlen, len, s);

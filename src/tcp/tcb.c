@@ -452,6 +452,11 @@ void tcb_enter_time_wait(struct sn_sock *s, bool ack_fin)
 		tw->snd_nxt = s->snd_max;
 		tw->rcv_nxt = s->rcv_nxt;
 		tw->wnd = tcp_rcv_window(s);
+		tw->rcv_wscale = s->rcv_wscale;
+		/* RFC 7323 3.2: the record's ACKs carry timestamps too. */
+		tw->ts = (s->topts & SN_TCPI_OPT_TIMESTAMPS) != 0;
+		tw->ts_offset = s->ts_offset;
+		tw->ts_recent = s->ts_recent;
 		hash_add(st, &st->tws, tw);
 		sn_list_init(&tw->fifo);
 		tw_restart(st, tw);

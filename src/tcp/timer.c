@@ -13,7 +13,8 @@
  *        silently dropped), or data_retries (ETIMEDOUT).
  *
  *        Karn's rule: a retransmitted segment is never timed, so the expiry
- *        also stops any RTT measurement in progress. With TCP_USER_TIMEOUT
+ *        also stops any RTT measurement in progress. With timestamps, it
+ *        marks the clock: an echo older than that is not a sample. With TCP_USER_TIMEOUT
  *        set, the connection is dropped once SND.UNA has not moved for that
  *        long, and the timer never sleeps past that moment.
  *
@@ -112,6 +113,10 @@ static void rexmt_expired(struct sn_timer *t, uint64_t now_us)
 	}
 	s->rexmt_count++;
 	s->flags &= ~SN_SF_RTT_TIMING; /* Karn: what is sent again is not timed */
+	/* With timestamps, echoes older than this moment measure our timer,
+	 * not the path (input.c, ts_rtt_sample). */
+	s->ts_rexmt = tcp_ts_now(s);
+	s->flags |= SN_SF_TS_REXMT;
 	sn_rtt_backoff(&s->rtt);
 	/* Go back to the oldest unacknowledged octet, RFC 6298 5.4. */
 	s->snd_nxt = s->snd_una;

@@ -680,10 +680,12 @@ static void nodelay_and_maxseg_options(void **state)
 	assert_int_equal(connect_to(s, S, 80), -EINPROGRESS);
 	w_run(w, 50 * W_MS);
 	assert_int_equal(w_state_of(s), SN_ESTABLISHED);
-	assert_int_equal(get_int(s, IPPROTO_TCP, TCP_MAXSEG), 1000);
+	/* Less the 12 bytes of timestamps every segment carries (RFC 7323;
+	 * Linux's TCP_MAXSEG reads the same way). */
+	assert_int_equal(get_int(s, IPPROTO_TCP, TCP_MAXSEG), 988);
 	struct sn_sock *a = w_accept(ls);
 	/* The peer heard 1000 in our SYN and uses it too. */
-	assert_int_equal(get_int(a, IPPROTO_TCP, TCP_MAXSEG), 1000);
+	assert_int_equal(get_int(a, IPPROTO_TCP, TCP_MAXSEG), 988);
 	sn_close(a);
 	sn_close(s);
 	sn_close(ls);
@@ -726,10 +728,11 @@ static void maxseg_limits_segments_on_the_wire(void **state)
 	assert_int_equal(sn_send(c, data, sizeof(data), 0), (ssize_t)sizeof(data));
 	assert_int_equal(sn_send(s, data, sizeof(data), 0), (ssize_t)sizeof(data));
 	w_run(w, 100 * W_MS);
-	assert_int_equal(max_data_len(w, first, C, &count), 700);
-	assert_int_equal(count, 8); /* 7 * 700 + 100 */
+	/* 700 less the 12 bytes of timestamps in every segment (RFC 7323). */
+	assert_int_equal(max_data_len(w, first, C, &count), 688);
+	assert_int_equal(count, 8); /* 7 * 688 + 184 */
 	/* ... and so does the peer, which learned it from the SYN. */
-	assert_int_equal(max_data_len(w, first, S, &count), 700);
+	assert_int_equal(max_data_len(w, first, S, &count), 688);
 	assert_int_equal(sn_recv(s, buf, sizeof(buf), 0), (ssize_t)sizeof(data));
 	assert_int_equal(sn_recv(c, buf, sizeof(buf), 0), (ssize_t)sizeof(data));
 	sn_close(s);
@@ -748,12 +751,13 @@ static void maxseg_limits_segments_on_the_wire(void **state)
 	assert_non_null(s);
 	assert_int_equal(w->segs[first + 1].seg.flags, SN_TH_SYN | SN_TH_ACK);
 	assert_int_equal(w->segs[first + 1].seg.mss, 536);
-	assert_int_equal(get_int(s, IPPROTO_TCP, TCP_MAXSEG), 536);
-	assert_int_equal(get_int(c, IPPROTO_TCP, TCP_MAXSEG), 536);
+	/* 536 less 12 bytes of timestamps, as above. */
+	assert_int_equal(get_int(s, IPPROTO_TCP, TCP_MAXSEG), 524);
+	assert_int_equal(get_int(c, IPPROTO_TCP, TCP_MAXSEG), 524);
 	first = w->nsegs;
 	assert_int_equal(sn_send(c, data, sizeof(data), 0), (ssize_t)sizeof(data));
 	w_run(w, 100 * W_MS);
-	assert_int_equal(max_data_len(w, first, C, &count), 536);
+	assert_int_equal(max_data_len(w, first, C, &count), 524);
 	assert_int_equal(sn_recv(s, buf, sizeof(buf), 0), (ssize_t)sizeof(data));
 	sn_close(s);
 	sn_close(c);
@@ -1107,7 +1111,7 @@ static void tcp_info_after_handshake(void **state)
 	assert_int_equal(ci.snd_una, 1001);
 	assert_int_equal(ci.snd_nxt, 1001);
 	assert_int_equal(ci.rcv_nxt, 8001);
-	assert_int_equal(ci.mss, 1460);
+	assert_int_equal(ci.mss, 1448); /* 1460 less 12 bytes of timestamps (RFC 7323) */
 	assert_int_equal(ci.snd_wnd, 65535);
 	assert_int_equal(ci.bytes_in_flight, 0);
 	assert_int_equal(ci.snd_buf_used, 0);
@@ -1120,7 +1124,7 @@ static void tcp_info_after_handshake(void **state)
 	assert_int_equal(si.snd_una, 8001);
 	assert_int_equal(si.snd_nxt, 8001);
 	assert_int_equal(si.rcv_nxt, 1001);
-	assert_int_equal(si.mss, 1460);
+	assert_int_equal(si.mss, 1448);
 
 	/* In flight and acknowledged. */
 	assert_int_equal(sn_send(c, "0123456789", 10, 0), 10);

@@ -191,16 +191,22 @@ struct sn_stats w_stats(struct world *w, int side)
 	return st;
 }
 
-void w_inject(struct world *w, int side, const struct w_pkt *p)
+static void inject(struct world *w, int side, const struct w_pkt *p, uint16_t wnd)
 {
 	uint8_t frame[2048];
 	size_t room = sizeof(frame) - SN_ETH_HLEN - SN_IPV4_HLEN;
 	uint8_t *tcp = frame + SN_ETH_HLEN + SN_IPV4_HLEN;
 	struct sn_tcp th = {
 		.sport = p->sport, .dport = p->dport, .seq = p->seq, .ack = p->ack,
-		.flags = p->flags, .wnd = p->wnd ? p->wnd : 65535,
-		.opts = {.has_mss = p->mss != 0, .mss = p->mss},
+		.flags = p->flags, .wnd = wnd,
+		.opts = {.has_mss = p->mss != 0, .mss = p->mss,
+		         .has_wscale = p->has_wscale, .wscale = p->wscale,
+		         .sack_permitted = p->sack_permitted,
+		         .has_ts = p->has_ts, .ts_val = p->ts_val, .ts_ecr = p->ts_ecr,
+		         .num_sack = p->num_sack},
 	};
+	for (unsigned i = 0; i < p->num_sack && i < 4; i++)
+		th.opts.sack[i] = (struct sn_sack_block){p->sack[i][0], p->sack[i][1]};
 	size_t hl = sn_tcp_emit(tcp, room, &th, NULL);
 	if (!hl || hl + p->len > room)
 		return;
@@ -217,6 +223,11 @@ void w_inject(struct world *w, int side, const struct w_pkt *p)
 	sn_eth_emit(frame, SN_ETH_HLEN, &eth);
 	sn_input(w->net.stack[side], w->net.netif[side], frame, SN_ETH_HLEN + SN_IPV4_HLEN + hl + p->len,
 	         w->net.now_us);
+}
+
+void w_inject(struct world *w, int side, const struct w_pkt *p)
+{
+	inject(w, side, p, p->wnd ? p->wnd : 65535);
 }
 
 void w_impair(struct world *w, int from_side, uint32_t loss_ppm, uint64_t delay_us)
@@ -236,28 +247,5 @@ uint64_t w_state_time(const struct world *w, int side, int state)
 
 void w_inject_wnd(struct world *w, int side, const struct w_pkt *p, uint16_t wnd)
 {
-	uint8_t frame[2048];
-	size_t room = sizeof(frame) - SN_ETH_HLEN - SN_IPV4_HLEN;
-	uint8_t *tcp = frame + SN_ETH_HLEN + SN_IPV4_HLEN;
-	struct sn_tcp th = {
-		.sport = p->sport, .dport = p->dport, .seq = p->seq, .ack = p->ack,
-		.flags = p->flags, .wnd = wnd,
-		.opts = {.has_mss = p->mss != 0, .mss = p->mss},
-	};
-	size_t hl = sn_tcp_emit(tcp, room, &th, NULL);
-	if (!hl || hl + p->len > room)
-		return;
-	if (p->len)
-		memcpy(tcp + hl, p->data, p->len);
-	uint32_t src = SN_SIMNET_ADDR(1 - side), dst = SN_SIMNET_ADDR(side);
-	sn_tcp_set_csum(tcp, hl + p->len, src, dst);
-	struct sn_ipv4 ip = {.total_len = (uint16_t)(SN_IPV4_HLEN + hl + p->len), .df = true,
-	                     .ttl = 64, .proto = SN_IPPROTO_TCP, .src = src, .dst = dst};
-	sn_ipv4_emit(frame + SN_ETH_HLEN, SN_IPV4_HLEN, &ip);
-	struct sn_eth eth = {.dst = {0x02, 0, 0, 0, 0, (uint8_t)(side + 1)},
-	                     .src = {0x02, 0, 0, 0, 0, (uint8_t)(2 - side)},
-	                     .type = SN_ETHERTYPE_IPV4};
-	sn_eth_emit(frame, SN_ETH_HLEN, &eth);
-	sn_input(w->net.stack[side], w->net.netif[side], frame, SN_ETH_HLEN + SN_IPV4_HLEN + hl + p->len,
-	         w->net.now_us);
+	inject(w, side, p, wnd);
 }

@@ -88,6 +88,14 @@ struct w_pkt {
 	uint16_t mss;           /* MSS option if non-zero */
 	const void *data;
 	size_t len;
+	/* RFC 7323 and RFC 2018 options, each sent only when set. */
+	bool has_wscale;
+	uint8_t wscale;
+	bool sack_permitted;
+	bool has_ts;
+	uint32_t ts_val, ts_ecr;
+	uint8_t num_sack;       /* SACK blocks (left, right) */
+	uint32_t sack[4][2];
 };
 void w_inject(struct world *w, int side, const struct w_pkt *p);
 
