@@ -20,26 +20,10 @@
 #define S 1
 #define DELAY (5 * W_MS)
 
-static int setup(void **state)
-{
-	static struct world w;
-	world_prepare(&w);
-	*state = &w;
-	return 0;
-}
+#define setup world_setup
+#define teardown world_teardown
 
-static int teardown(void **state)
-{
-	world_free(*state);
-	return 0;
-}
-
-/* Start the prepared world (after any change to w->cfg). */
-static void go(struct world *w)
-{
-	world_start(w, DELAY);
-	world_static_arp(w);
-}
+#define go(w) world_go((w), DELAY)
 
 /* Connect from C:cport to S:80 and accept; returns the server's socket. */
 static struct sn_sock *establish(struct world *w, struct sn_sock *ls, uint16_t cport,

@@ -19,25 +19,10 @@
 #define S 1
 #define DELAY (5 * W_MS)
 
-static int setup(void **state)
-{
-	static struct world w;
-	world_prepare(&w);
-	*state = &w;
-	return 0;
-}
+#define setup world_setup
+#define teardown world_teardown
 
-static int teardown(void **state)
-{
-	world_free(*state);
-	return 0;
-}
-
-static void go(struct world *w)
-{
-	world_start(w, DELAY);
-	world_static_arp(w);
-}
+#define go(w) world_go((w), DELAY)
 
 static void ev_record(struct sn_sock *s, unsigned ev, void *user)
 {

@@ -27,6 +27,26 @@ void world_prepare(struct world *w)
 	}
 }
 
+int world_setup(void **state)
+{
+	static struct world w;
+	world_prepare(&w);
+	*state = &w;
+	return 0;
+}
+
+int world_teardown(void **state)
+{
+	world_free(*state);
+	return 0;
+}
+
+void world_go(struct world *w, uint64_t delay_us)
+{
+	world_start(w, delay_us);
+	world_static_arp(w);
+}
+
 void world_start(struct world *w, uint64_t delay_us)
 {
 	int err = sn_simnet_init(&w->net, &w->cfg[0], &w->cfg[1], 99, delay_us);

@@ -51,6 +51,13 @@ struct world {
  * Call world_config (optional) between world_prepare and world_start to
  * change cfg[]. */
 void world_prepare(struct world *w);
+
+/* cmocka fixtures: setup hands the test a prepared world (not started, so
+ * the test may change cfg[] first), teardown frees it. */
+int world_setup(void **state);
+int world_teardown(void **state);
+/* Start a prepared world: one-way delay, neighbours in ARP already. */
+void world_go(struct world *w, uint64_t delay_us);
 void world_start(struct world *w, uint64_t delay_us);
 void world_free(struct world *w);
 
