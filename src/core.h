@@ -308,6 +308,20 @@ void icmp_input(struct sn_netif *nif, const struct sn_ipv4 *ip, const uint8_t *p
 
 /* ---- tcp/ ---------------------------------------------------------------- */
 
+/* Octets of sequence space a segment occupies: data, plus one each for SYN
+ * and FIN (RFC 9293 3.4, SEG.LEN). */
+static inline uint32_t tcp_seg_seqlen(uint8_t flags, size_t len)
+{
+	return (uint32_t)len + !!(flags & SN_TH_SYN) + !!(flags & SN_TH_FIN);
+}
+
+/* The window we have offered and not yet seen filled: RCV.ADV - RCV.NXT. */
+static inline uint32_t tcp_rcv_offered(const struct sn_sock *s)
+{
+	int32_t d = (int32_t)(s->rcv_adv - s->rcv_nxt);
+	return d > 0 ? (uint32_t)d : 0;
+}
+
 /* tcb.c */
 struct sn_sock *tcb_new(struct sn_stack *st);
 void tcb_set_state(struct sn_sock *s, int state);

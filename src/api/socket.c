@@ -243,7 +243,7 @@ static void maybe_window_update(struct sn_sock *s)
 {
 	if (s->state < SN_ESTABLISHED || s->state == SN_TIME_WAIT)
 		return;
-	uint32_t offered = sn_seq_gt(s->rcv_adv, s->rcv_nxt) ? s->rcv_adv - s->rcv_nxt : 0;
+	uint32_t offered = tcp_rcv_offered(s);
 	uint32_t wnd = tcp_rcv_window(s);
 	uint32_t mss = tcp_rcv_mss_offer(s);
 	uint32_t worth = 2u * mss;
@@ -583,7 +583,7 @@ int sn_tcp_info(const struct sn_sock *s, struct sn_tcp_info *info)
 	info->snd_nxt = s->snd_nxt;
 	info->snd_wnd = s->snd_wnd;
 	info->rcv_nxt = s->rcv_nxt;
-	info->rcv_wnd = sn_seq_gt(s->rcv_adv, s->rcv_nxt) ? s->rcv_adv - s->rcv_nxt : 0;
+	info->rcv_wnd = tcp_rcv_offered(s);
 	info->mss = tcp_send_mss(s);
 	info->rto_us = s->rtt.rto_us;
 	info->srtt_us = s->rtt.srtt_us;

@@ -89,17 +89,6 @@ static void oow_ack(struct sn_sock *s, uint32_t seglen, uint8_t flags)
 	tcp_send_ack(s);
 }
 
-/* Octets of sequence space a segment occupies: data, plus one each for SYN and FIN. */
-static uint32_t seg_seqlen(const struct sn_tcp *th, size_t len)
-{
-	return (uint32_t)len + !!(th->flags & SN_TH_SYN) + !!(th->flags & SN_TH_FIN);
-}
-
-/* The receive window used for the acceptability test: what we have offered. */
-static uint32_t rcv_wnd(const struct sn_sock *s)
-{
-	return sn_seq_gt(s->rcv_adv, s->rcv_nxt) ? s->rcv_adv - s->rcv_nxt : 0;
-}
 
 /* RFC 9293 3.10.7.4, first check: the four cases of segment acceptability. */
 static bool seq_acceptable(uint32_t seq, uint32_t seglen, uint32_t rcv_nxt, uint32_t wnd)
@@ -381,8 +370,8 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 		seq = s->irs + 1;
 	}
 
-	uint32_t wnd = rcv_wnd(s);
-	uint32_t seglen = (uint32_t)len + !!(flags & SN_TH_SYN) + !!(flags & SN_TH_FIN);
+	uint32_t wnd = tcp_rcv_offered(s); /* the window of the acceptability test */
+	uint32_t seglen = tcp_seg_seqlen(flags, len);
 	bool ts = (s->topts & SN_TCPI_OPT_TIMESTAMPS) && th->opts.has_ts;
 
 	/* RFC 7323 5.3 R1, PAWS, ahead of the sequence number check: a segment
@@ -691,7 +680,7 @@ static void tw_input(struct sn_stack *st, struct sn_tw *tw, struct sn_netif *nif
 			return;
 		}
 	}
-	uint32_t seglen = seg_seqlen(th, len);
+	uint32_t seglen = tcp_seg_seqlen(th->flags, len);
 	if ((th->flags & SN_TH_FIN) && th->seq + seglen == tw->rcv_nxt) {
 		STAT_INC(st, tcp_tw_reack);
 		tcp_send_tw_ack(st, tw);

@@ -176,9 +176,8 @@ void tcp_reply_rst(struct sn_stack *st, uint32_t saddr, uint32_t daddr, const st
 	if (th->flags & SN_TH_ACK) {
 		tcp_send_raw(st, &t, th->ack, 0, SN_TH_RST, 0, NULL);
 	} else {
-		uint32_t seglen = (uint32_t)payload_len + !!(th->flags & SN_TH_SYN) +
-		                  !!(th->flags & SN_TH_FIN);
-		tcp_send_raw(st, &t, 0, th->seq + seglen, SN_TH_RST | SN_TH_ACK, 0, NULL);
+		tcp_send_raw(st, &t, 0, th->seq + tcp_seg_seqlen(th->flags, payload_len),
+		             SN_TH_RST | SN_TH_ACK, 0, NULL);
 	}
 }
 
@@ -216,7 +215,7 @@ uint32_t tcp_rcv_window(struct sn_sock *s)
 	uint32_t max = 65535u << s->rcv_wscale;
 	if (free > max)
 		free = max;
-	uint32_t promised = sn_seq_gt(s->rcv_adv, s->rcv_nxt) ? s->rcv_adv - s->rcv_nxt : 0;
+	uint32_t promised = tcp_rcv_offered(s);
 	uint32_t wnd = promised;
 	if (free > promised) {
 		uint32_t step = s->rcv_buf.cap / 2;
