@@ -104,6 +104,15 @@ struct sn_config {
 	int no_wscale;              /* non-zero: do not offer window scaling */
 	int no_timestamps;          /* non-zero: do not offer timestamps */
 	int no_sack;                /* non-zero: do not offer SACK-permitted */
+
+	/*
+	 * Congestion control (src/tcp/cc/). cc_default names the algorithm a new
+	 * socket starts with ("cubic" or "newreno"; TCP_CONGESTION changes it
+	 * per socket). init_cwnd_segs is the initial window in segments,
+	 * RFC 6928 (10).
+	 */
+	char cc_default[16];
+	uint32_t init_cwnd_segs;
 };
 
 void sn_config_init(struct sn_config *cfg);

@@ -39,6 +39,8 @@ void sn_config_init(struct sn_config *cfg)
 	cfg->keepintvl_s = 75;
 	cfg->keepcnt = 9;
 	cfg->wscale_max = 14;
+	strcpy(cfg->cc_default, "cubic");
+	cfg->init_cwnd_segs = 10;
 }
 
 static void fill_random(void *buf, size_t len)
