@@ -264,7 +264,8 @@ int sn_getpeername(const struct sn_sock *s, struct sockaddr *addr, socklen_t *le
  * Options. SOL_SOCKET: SO_ERROR (get, clears), SO_LINGER, SO_RCVBUF, SO_SNDBUF,
  * SO_REUSEADDR, SO_KEEPALIVE, SO_TYPE (get). IPPROTO_TCP: TCP_NODELAY,
  * TCP_MAXSEG, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT (seconds / count),
- * TCP_USER_TIMEOUT (milliseconds; 0 = off). Anything else: -ENOPROTOOPT.
+ * TCP_USER_TIMEOUT (milliseconds; 0 = off), TCP_CONGESTION (a string:
+ * "cubic" or "newreno"; -ENOENT for another name). Anything else: -ENOPROTOOPT.
  */
 int sn_setsockopt(struct sn_sock *s, int level, int name, const void *val, socklen_t len);
 int sn_getsockopt(struct sn_sock *s, int level, int name, void *val, socklen_t *len);
@@ -286,6 +287,11 @@ struct sn_tcp_info {
 	uint8_t options;       /* SN_TCPI_OPT_* */
 	uint8_t snd_wscale;    /* shift applied to the peer's window field */
 	uint8_t rcv_wscale;    /* shift applied to the window field we send */
+	/* Congestion control. */
+	uint32_t cwnd, ssthresh; /* bytes; ssthresh UINT32_MAX until the first loss */
+	char congestion[16];   /* the algorithm, "cubic" or "newreno" */
+	uint8_t in_recovery;   /* 1 during fast recovery */
+	uint32_t sacked;       /* octets above snd_una the peer reports holding */
 };
 enum {
 	SN_TCPI_OPT_WSCALE = 1u << 0,     /* RFC 7323 window scaling */
@@ -353,7 +359,12 @@ int sn_tcp_info(const struct sn_sock *s, struct sn_tcp_info *info);
 	X(tcp_keepalive_drops, "connections dropped for unanswered keepalives")           \
 	X(tcp_paws_drops, "segments dropped by PAWS (RFC 7323 5), timestamp too old")      \
 	X(tcp_sack_blocks_sent, "SACK blocks sent in our ACKs (RFC 2018)")                 \
-	X(tcp_sack_blocks_rcvd, "SACK blocks received from the peer (not yet acted on)")
+	X(tcp_sack_blocks_rcvd, "SACK blocks received from the peer")                   \
+	X(tcp_fast_recoveries, "fast recovery episodes (RFC 5681, 6582, 6675)")            \
+	X(tcp_fast_retrans, "segments sent again by fast retransmit or recovery")          \
+	X(tcp_sack_rescue, "rescue retransmissions (RFC 6675 NextSeg rule 4)")             \
+	X(tcp_limited_transmit, "segments sent by limited transmit (RFC 3042)")            \
+	X(tcp_rto_events, "retransmission timeouts of data")
 
 struct sn_stats {
 #define SN_STATS_DECL(name, desc) uint64_t name;
@@ -374,6 +385,7 @@ enum sn_trace_kind {
 	SN_TRACE_STATE,   /* a connection changed state */
 	SN_TRACE_TIMER,   /* a connection timer fired */
 	SN_TRACE_DROP,    /* a frame or segment was dropped; reason says why */
+	SN_TRACE_CC,      /* congestion state changed: cwnd, ssthresh, srtt or pipe */
 };
 
 /* TCP flag bits as on the wire. */
@@ -400,7 +412,13 @@ struct sn_trace_event {
 	struct sn_trace_seg seg;    /* SEG_IN, SEG_OUT: the segment. STATE, TIMER:
 	                               the connection's 4-tuple (saddr/sport local) */
 	int old_state, new_state;   /* STATE */
-	const char *what;           /* TIMER: timer name; DROP: reason */
+	const char *what;           /* TIMER: timer name; DROP: reason; CC: cause
+	                               ("ack", "fast retransmit", "rto", ...) */
+	struct {                    /* CC */
+		uint32_t cwnd, ssthresh; /* bytes */
+		uint32_t srtt_us;
+		uint32_t pipe;           /* octets believed in flight */
+	} cc;
 };
 typedef void (*sn_trace_fn)(const struct sn_trace_event *ev, void *ctx);
 void sn_set_trace(struct sn_stack *stack, sn_trace_fn fn, void *ctx);

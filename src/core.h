@@ -13,8 +13,10 @@
 
 #include "buf/ring.h"
 #include "synack.h"
+#include "tcp/cc/cc.h"
 #include "tcp/reass.h"
 #include "tcp/rtt.h"
+#include "tcp/sack.h"
 #include "tcp/wheel.h"
 #include "util/rand.h"
 #include "wire/wire.h"
@@ -108,6 +110,7 @@ struct sn_sockopts {
 	uint16_t user_mss;          /* TCP_MAXSEG, 0 = from the MTU */
 	uint32_t keepidle_s, keepintvl_s, keepcnt;
 	uint32_t user_timeout_ms;   /* TCP_USER_TIMEOUT, 0 = off */
+	const struct sn_cc_ops *cc; /* TCP_CONGESTION (tcp/cc/cc.h) */
 };
 
 /* Flags of a TCB (struct sn_sock). */
@@ -132,6 +135,9 @@ enum {
 	SN_SF_RTT_TIMING = 1u << 17,  /* rtt_seq is being timed (rtt_start_us) */
 	SN_SF_FORCE = 1u << 18,       /* persist expiry: send what fits, SWS or not */
 	SN_SF_TS_REXMT = 1u << 19,    /* ts_rexmt is set: older echoes are no sample */
+	SN_SF_RECOVERY = 1u << 20,    /* in fast recovery (loss.c) until SND.UNA passes recover */
+	SN_SF_REXMT_UNA = 1u << 21,   /* resend the first unacknowledged segment now */
+	SN_SF_SACK_RECOVERY = 1u << 22, /* this recovery is driven by the scoreboard (RFC 6675) */
 };
 
 /*
@@ -189,6 +195,18 @@ struct sn_sock {
 	uint16_t rcv_mss;           /* largest segment the peer has sent us */
 	uint8_t persist_backoff;
 	uint8_t keep_probes;        /* probes unanswered, keepalive or zero-window */
+
+	/* Congestion control (tcp/cc/) and loss recovery (loss.c), in bytes.
+	 * recover is RFC 6582's "recover" and RFC 6675's RecoveryPoint: the
+	 * highest octet sent when recovery began; no new recovery starts
+	 * before SND.UNA passes it. high_rxt is the end of what recovery has
+	 * sent again (HighRxt), rescue_rxt RFC 6675's RescueRxt. */
+	uint32_t cwnd, ssthresh;
+	uint32_t bytes_acked;       /* ABC counter in congestion avoidance (RFC 3465) */
+	uint32_t recover, high_rxt, rescue_rxt;
+	uint8_t dupacks;            /* duplicate ACKs in a row */
+	struct sn_sackboard *sackb; /* the peer's SACK blocks; allocated at the first */
+	uint64_t cc_priv[SN_CC_PRIV / 8]; /* the algorithm's own state */
 
 	struct sn_ring snd_buf, rcv_buf;
 	struct sn_reass reass;         /* out-of-order data (reass.c) */
@@ -396,6 +414,16 @@ void tcp_fin2_arm(struct sn_sock *s);
 void tcp_delack_arm(struct sn_sock *s);
 void tcp_persist_update(struct sn_sock *s, bool needed);
 void tcp_keepalive_update(struct sn_sock *s);
+
+/* loss.c: loss detection and recovery on the sender side. */
+/* An acceptable ACK was processed (SND.UNA and the window already updated);
+ * prior_una and prior_wnd are their values before it, len its payload. */
+void tcp_loss_ack(struct sn_sock *s, const struct sn_tcp *th, size_t len, uint32_t prior_una,
+                  uint32_t prior_wnd);
+/* The retransmission timer expired on data or FIN (before rexmt_count counts it). */
+void tcp_loss_rto(struct sn_sock *s);
+/* Free the scoreboard (connection closed). */
+void tcp_loss_free(struct sn_sock *s);
 
 /* listen.c */
 int listen_start(struct sn_sock *s, int backlog);

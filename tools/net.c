@@ -258,6 +258,8 @@ static void ladder_trace(const struct sn_trace_event *ev, void *ctx)
 		fprintf(l->out, "%10.3f          (dropped: %s)\n",
 		        (double)(ev->now_us - l->t0) / 1000.0, ev->what ? ev->what : "?");
 		break;
+	case SN_TRACE_CC:
+		break; /* the ladder shows segments; a plot wants these */
 	}
 }
 

@@ -242,6 +242,7 @@ static void established(struct sn_sock *s, const struct sn_tcp *th)
 	s->max_snd_wnd = s->snd_wnd;
 	tcb_set_state(s, SN_ESTABLISHED);
 	tcp_keepalive_update(s);
+	tcp_cc_init(s); /* the initial window needs the agreed MSS */
 }
 
 /* Our SYN (or SYN-ACK) is acknowledged by ack, in segment th. */
@@ -472,10 +473,6 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 		drop_bad(s, "no ACK bit");
 		return;
 	}
-	/* RFC 2018: the peer's SACK blocks are parsed and counted; using them
-	 * (a scoreboard, RFC 6675) belongs with congestion control. */
-	if (s->topts & SN_TCPI_OPT_SACK)
-		STAT_ADD(st, tcp_sack_blocks_rcvd, th->opts.num_sack);
 	if (s->state == SN_SYN_RECEIVED) {
 		if (!sn_seq_gt(th->ack, s->snd_una) || sn_seq_gt(th->ack, s->snd_max)) {
 			tcp_send_raw(st, &s->t, th->ack, 0, SN_TH_RST, 0, s);
@@ -511,9 +508,12 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 			drop_bad(s, "ACK outside the acceptable range");
 			return;
 		}
+		uint32_t prior_una = s->snd_una, prior_wnd = s->snd_wnd;
 		if (sn_seq_gt(th->ack, s->snd_una))
 			ack_advance(s, th->ack, th);
 		update_window(s, th);
+		/* Duplicate ACKs, SACK blocks, partial ACKs: loss.c. */
+		tcp_loss_ack(s, th, len, prior_una, prior_wnd);
 	}
 
 	switch (s->state) {

@@ -361,6 +361,155 @@ static unsigned sack_opts(const struct sn_sock *s, struct sn_tcp_opts *o)
 	return n;
 }
 
+/* Options for the next segment (timestamps, SACK blocks) and the payload
+ * room they leave: SACK blocks take it from the data, as the MSS excludes
+ * options (RFC 6691); timestamps are already off full_mss. */
+static uint32_t seg_opts(const struct sn_sock *s, struct sn_tcp_opts *opts, uint32_t full_mss,
+                         unsigned *nsack)
+{
+	*opts = (struct sn_tcp_opts){0};
+	ts_opts(s, opts);
+	*nsack = sack_opts(s, opts);
+	uint32_t extra = (uint32_t)sn_tcp_opts_len(opts) - (opts->has_ts ? 12 : 0);
+	return full_mss > extra ? full_mss - extra : 1;
+}
+
+/*
+ * Build and send one segment with our ACK, carrying len octets of the send
+ * ring from seq, and our FIN if fin. Keeps the books: snd_max, RTT timing
+ * (Karn: a segment sent again is never timed), the retransmission timer.
+ * Returns false if the segment could not be built.
+ */
+static bool send_seg(struct sn_sock *s, uint32_t seq, uint32_t len, bool fin,
+                     const struct sn_tcp_opts *opts, unsigned nsack)
+{
+	struct sn_stack *st = s->stack;
+	uint32_t wnd = tcp_rcv_window(s);
+	uint32_t fin_seq = s->snd_buf_seq + sn_ring_used(&s->snd_buf);
+	struct sn_tcp th = {
+		.sport = s->t.lport, .dport = s->t.rport, .seq = seq,
+		.ack = s->rcv_nxt, .flags = SN_TH_ACK, .wnd = wnd_field(s, wnd),
+		.opts = *opts,
+	};
+	if (fin)
+		th.flags |= SN_TH_FIN;
+	/* PSH on the segment that empties what the application gave us. */
+	if (len > 0 && seq + len == fin_seq)
+		th.flags |= SN_TH_PSH;
+	size_t hlen = sn_tcp_emit(seg_buf(st), seg_room(st), &th, NULL);
+	if (!hlen)
+		return false;
+	if (len > 0)
+		sn_ring_peek(&s->snd_buf, seq - s->snd_buf_seq, seg_buf(st) + hlen, len);
+	if (len > 0 || fin) {
+		if (sn_seq_lt(seq, s->snd_max)) {
+			STAT_INC(st, tcp_retrans);
+			s->total_retrans++;
+			s->flags &= ~SN_SF_RTT_TIMING;
+		} else if (!opt_on(s, SN_TCPI_OPT_TIMESTAMPS)) {
+			/* With timestamps every ACK times itself (RFC 7323 4.1). */
+			rtt_start(s, seq);
+		}
+		if (s->snd_una == s->snd_max)
+			s->progress_us = st->now_us; /* the clock of TCP_USER_TIMEOUT starts */
+		uint32_t end = seq + len + (fin ? 1 : 0);
+		if (sn_seq_gt(end, s->snd_max))
+			s->snd_max = end;
+	}
+	sent_ack(s, wnd);
+	STAT_ADD(st, tcp_sack_blocks_sent, nsack);
+	if ((len > 0 || fin) && !sn_timer_armed(&s->rexmt_timer))
+		tcp_rexmt_arm(s);
+	tcp_emit(st, s->netif, &s->t, &th, hlen, len, s);
+	return true;
+}
+
+/*
+ * Send again the sequence space [seq, seq + span), which lies below
+ * snd_max: data, and the FIN if the span reaches it. Returns the octets of
+ * sequence space sent, 0 if none.
+ */
+static uint32_t resend(struct sn_sock *s, uint32_t seq, uint32_t span, uint32_t mss)
+{
+	uint32_t fin_seq = s->snd_buf_seq + sn_ring_used(&s->snd_buf);
+	bool fin_sent = (s->flags & SN_SF_FIN_QUEUED) && sn_seq_gt(s->snd_max, fin_seq);
+	struct sn_tcp_opts opts;
+	unsigned nsack;
+	uint32_t room = seg_opts(s, &opts, mss, &nsack);
+	if (span > room)
+		span = room;
+	uint32_t len = span;
+	bool fin = false;
+	if (fin_sent && sn_seq_geq(seq + span, fin_seq + 1)) {
+		len = fin_seq - seq;
+		fin = true;
+	}
+	if (!send_seg(s, seq, len, fin, &opts, nsack))
+		return 0;
+	STAT_INC(s->stack, tcp_fast_retrans);
+	return len + (fin ? 1 : 0);
+}
+
+/*
+ * RFC 6675 5 (C): while cwnd - pipe >= 1 SMSS, send what NextSeg says:
+ * (1) the lowest lost hole not yet resent, (2) new data, (3) the lowest
+ * hole not yet resent, (4) once per recovery, the highest unSACKed
+ * segment (the rescue: it makes the receiver tell us about the tail).
+ */
+static void sack_recovery_output(struct sn_sock *s, uint32_t mss, bool allow_new)
+{
+	struct sn_sackboard *b = s->sackb;
+	for (;;) {
+		uint32_t pipe = sn_sack_pipe(b, s->snd_una, s->snd_max, s->high_rxt, mss);
+		if (pipe + mss > s->cwnd)
+			break;
+		uint32_t seq, span, sent;
+		if (sn_sack_next_hole(b, s->snd_una, s->high_rxt, mss, true, &seq, &span)) {
+			sent = resend(s, seq, span, mss);
+			s->high_rxt = seq + sent;
+		} else if (allow_new && s->snd_nxt == s->snd_max &&
+		           sn_ring_used(&s->snd_buf) > s->snd_max - s->snd_buf_seq &&
+		           sn_seq_gt(s->snd_una + s->snd_wnd, s->snd_max)) {
+			return; /* rule 2: new data goes by the ordinary path, within pipe */
+		} else if (sn_sack_next_hole(b, s->snd_una, s->high_rxt, mss, false, &seq, &span)) {
+			sent = resend(s, seq, span, mss);
+			s->high_rxt = seq + sent;
+		} else if (sn_seq_gt(s->snd_una, s->rescue_rxt) &&
+		           sn_seq_gt(s->snd_max, sn_sack_high(b, s->snd_una))) {
+			/* Rule 4: the highest unSACKed octets are at the top. */
+			span = s->snd_max - sn_sack_high(b, s->snd_una);
+			if (span > mss)
+				span = mss;
+			sent = resend(s, s->snd_max - span, span, mss);
+			s->rescue_rxt = s->recover;
+			STAT_INC(s->stack, tcp_sack_rescue);
+		} else {
+			break;
+		}
+		if (sent == 0)
+			break;
+	}
+}
+
+/*
+ * Octets of new sequence space cwnd lets us send beyond snd_nxt. Outside
+ * SACK recovery the network holds snd_nxt - SND.UNA (FlightSize; in NewReno
+ * recovery cwnd is inflated to allow for what has left it); during SACK
+ * recovery it holds pipe. Limited transmit (RFC 3042): each of the first
+ * two duplicate ACKs lets one more segment out.
+ */
+static uint32_t cwnd_allowance(const struct sn_sock *s, uint32_t mss)
+{
+	uint32_t flight = s->snd_nxt - s->snd_una;
+	uint32_t limit = s->cwnd;
+	if (s->flags & SN_SF_SACK_RECOVERY)
+		flight = sn_sack_pipe(s->sackb, s->snd_una, s->snd_max, s->high_rxt, mss);
+	else if (!(s->flags & SN_SF_RECOVERY) && s->dupacks > 0 && s->dupacks < SN_SACK_DUPTHRESH &&
+	         s->snd_nxt == s->snd_max)
+		limit += s->dupacks * mss;
+	return limit > flight ? limit - flight : 0;
+}
+
 /* May a FIN be sent in this state once the data before it is out? */
 static bool fin_state(int state)
 {
@@ -398,38 +547,66 @@ void tcp_output(struct sn_sock *s)
 		send_syn(s);
 
 	uint32_t full_mss = tcp_send_mss(s);
-	bool ts = opt_on(s, SN_TCPI_OPT_TIMESTAMPS);
+
+	/* Loss recovery first (loss.c): the segment at SND.UNA that fast
+	 * retransmit or a partial ACK asked for, whatever cwnd says (RFC 5681
+	 * 3.2, RFC 6582, RFC 6675 5 (4.3)); then, with SACK, the holes. */
+	if (s->flags & SN_SF_REXMT_UNA) {
+		s->flags &= ~SN_SF_REXMT_UNA;
+		uint32_t span = s->snd_max - s->snd_una;
+		if (s->sackb)
+			span = sn_sack_next_start(s->sackb, s->snd_una, s->snd_max) - s->snd_una;
+		uint32_t sent = span ? resend(s, s->snd_una, span, full_mss) : 0;
+		if (sent && (s->flags & SN_SF_SACK_RECOVERY)) {
+			s->high_rxt = sn_seq_max(s->high_rxt, s->snd_una + sent);
+			s->rescue_rxt = s->snd_una + sent;
+		}
+	}
+	if (s->flags & SN_SF_SACK_RECOVERY)
+		sack_recovery_output(s, full_mss, true);
+
+	/* Then new data: from snd_nxt, within the peer's window and cwnd. After
+	 * a timeout snd_nxt is back at SND.UNA and this resends, in slow start
+	 * from one segment, skipping what the scoreboard says the peer holds. */
 	bool waiting = false; /* data or our FIN not sent when we stop */
+	/* RFC 5681 4.1: after an idle period longer than the RTO the ACK
+	 * clock is gone; new data starts again from the initial window. */
+	if (s->snd_una == s->snd_max && sn_ring_used(&s->snd_buf) > s->snd_max - s->snd_buf_seq &&
+	    st->now_us - s->progress_us > s->rtt.rto_us)
+		tcp_cc_idle_restart(s);
 	for (;;) {
-		struct sn_tcp_opts opts = {0};
-		ts_opts(s, &opts);
-		unsigned nsack = sack_opts(s, &opts);
-		/* SACK blocks take room from the data, as the MSS excludes
-		 * options (RFC 6691); timestamps are already off full_mss. */
-		uint32_t extra = (uint32_t)sn_tcp_opts_len(&opts) - (ts ? 12 : 0);
-		uint32_t mss = full_mss > extra ? full_mss - extra : 1;
+		struct sn_tcp_opts opts;
+		unsigned nsack;
+		uint32_t mss = seg_opts(s, &opts, full_mss, &nsack);
+		bool recovering = sn_seq_lt(s->snd_nxt, s->snd_max);
+		if (recovering && s->sackb) {
+			uint32_t end;
+			while (sn_seq_lt(s->snd_nxt, s->snd_max) && sn_sack_has(s->sackb, s->snd_nxt, &end))
+				s->snd_nxt = sn_seq_min(end, s->snd_max);
+			recovering = sn_seq_lt(s->snd_nxt, s->snd_max);
+		}
 		uint32_t used = sn_ring_used(&s->snd_buf);
 		uint32_t off = s->snd_nxt - s->snd_buf_seq;
 		uint32_t avail = sn_seq_lt(s->snd_nxt, s->snd_buf_seq) ? 0 : (off < used ? used - off : 0);
+		if (recovering && s->sackb) {
+			uint32_t next = sn_sack_next_start(s->sackb, s->snd_nxt, s->snd_max);
+			if (next - s->snd_nxt < avail)
+				avail = next - s->snd_nxt;
+		}
 		uint32_t wnd_edge = s->snd_una + s->snd_wnd;
 		uint32_t usable = sn_seq_gt(wnd_edge, s->snd_nxt) ? wnd_edge - s->snd_nxt : 0;
+		uint32_t allowed = cwnd_allowance(s, full_mss);
+		if (allowed < usable)
+			usable = allowed;
 		uint32_t len = avail < usable ? avail : usable;
 		if (len > mss)
 			len = mss;
 		uint32_t fin_seq = s->snd_buf_seq + used;
 		bool fin_due = (s->flags & SN_SF_FIN_QUEUED) && fin_state(s->state) &&
 		               sn_seq_leq(s->snd_nxt, fin_seq);
-		bool fin = fin_due && s->snd_nxt + len == fin_seq;
-		/* After a retransmission timeout, resend one segment at a time
-		 * until we are back at snd_max: each ACK tells us how much the
-		 * peer already holds, so only real holes are sent again. */
-		bool recovering = sn_seq_lt(s->snd_nxt, s->snd_max);
-		/* (A SYN-ACK just sent again is not that segment.) */
-		uint32_t syn = (s->flags & SN_SF_EVER_CONNECTED) ? 0 : 1;
-		if (recovering && sn_seq_gt(s->snd_nxt, s->snd_una + syn)) {
-			len = 0;
-			fin = false;
-		}
+		/* The FIN takes no room in the window, but cwnd must allow
+		 * something: after a timeout it goes only when its turn comes. */
+		bool fin = fin_due && s->snd_nxt + len == fin_seq && (len > 0 || allowed > 0);
 		if (len > 0 && len < mss && !recovering && !(s->flags & SN_SF_FORCE)) {
 			/* RFC 1122 4.2.3.4 (sender SWS avoidance) with Nagle's rule
 			 * (RFC 896): a short segment goes only if it carries all
@@ -449,52 +626,23 @@ void tcp_output(struct sn_sock *s)
 			waiting = avail > 0 || fin_due;
 			break;
 		}
-
-		uint32_t wnd = tcp_rcv_window(s);
-		struct sn_tcp th = {
-			.sport = s->t.lport, .dport = s->t.rport, .seq = s->snd_nxt,
-			.ack = s->rcv_nxt, .flags = SN_TH_ACK, .wnd = wnd_field(s, wnd),
-			.opts = opts,
-		};
-		if (fin)
-			th.flags |= SN_TH_FIN;
+		if (len > 0 && !recovering && !(s->flags & SN_SF_RECOVERY) && s->dupacks > 0 &&
+		    s->snd_nxt + len - s->snd_una > s->cwnd)
+			STAT_INC(st, tcp_limited_transmit);
 		/* A bare ACK carries the next unsent octet, not snd_nxt: after a
 		 * timeout snd_nxt is back at snd_una, below what the peer may
 		 * already hold, and an ACK numbered there would fail the peer's
 		 * sequence check and be thrown away with the news it carries
 		 * (as BSD's tcp_output says). */
-		if (len == 0 && !fin)
-			th.seq = s->snd_max;
-		/* PSH on the segment that empties what the application gave us. */
-		if (len > 0 && s->snd_nxt + len == fin_seq)
-			th.flags |= SN_TH_PSH;
-		size_t hlen = sn_tcp_emit(seg_buf(st), seg_room(st), &th, NULL);
-		if (!hlen)
+		uint32_t seq = (len == 0 && !fin) ? s->snd_max : s->snd_nxt;
+		if (!send_seg(s, seq, len, fin, &opts, nsack))
 			break;
-		if (len > 0)
-			sn_ring_peek(&s->snd_buf, s->snd_nxt - s->snd_buf_seq, seg_buf(st) + hlen, len);
-		if (len > 0 || fin) {
-			if (recovering) {
-				STAT_INC(st, tcp_retrans);
-				s->total_retrans++;
-			} else if (!ts) {
-				/* With timestamps every ACK times itself (RFC 7323 4.1). */
-				rtt_start(s, s->snd_nxt);
-			}
-			if (s->snd_una == s->snd_max)
-				s->progress_us = st->now_us; /* the clock of TCP_USER_TIMEOUT starts */
-		}
 		s->snd_nxt += len + (fin ? 1 : 0);
-		if (sn_seq_gt(s->snd_nxt, s->snd_max))
-			s->snd_max = s->snd_nxt;
-		sent_ack(s, wnd);
-		STAT_ADD(st, tcp_sack_blocks_sent, nsack);
-		if ((len > 0 || fin) && !sn_timer_armed(&s->rexmt_timer))
-			tcp_rexmt_arm(s);
-		tcp_emit(st, s->netif, &s->t, &th, hlen, len, s);
 		if (fin)
 			break;
 	}
+	if (s->flags & SN_SF_SACK_RECOVERY)
+		sack_recovery_output(s, full_mss, false);
 	/* The persist timer's override is good for this pass only. */
 	s->flags &= ~SN_SF_FORCE;
 	/* Data that the window (or SWS avoidance) holds back while no

@@ -271,6 +271,13 @@ struct sn_sock *tcb_new(struct sn_stack *st)
 	sn_list_add_tail(&st->socks, &s->sock_link);
 	sn_reass_init(&s->reass);
 	s->rcv_mss = 536; /* RFC 9293 3.7.1 default, raised by what arrives */
+	s->opt.cc = sn_cc_find(st->cfg.cc_default);
+	if (!s->opt.cc)
+		s->opt.cc = &sn_cc_cubic;
+	/* Until the handshake sets the real one (tcp_cc_init): enough for a
+	 * FIN sent from SYN-RECEIVED. */
+	s->cwnd = sn_cc_initial_window(st->cfg.init_cwnd_segs, 536);
+	s->ssthresh = UINT32_MAX;
 	tcp_timers_init(s);
 	tcp_rtt_init(s);
 	return s;
@@ -343,6 +350,7 @@ void tcb_close(struct sn_sock *s, int err)
 	/* Nothing more will be sent; what was queued is lost with the connection. */
 	sn_ring_free(&s->snd_buf);
 	sn_reass_free(&s->reass);
+	tcp_loss_free(s);
 	if (s->flags & SN_SF_ON_OUTPUT) {
 		sn_list_del(&s->output_link);
 		s->flags &= ~SN_SF_ON_OUTPUT;
@@ -384,6 +392,7 @@ static void tcb_destroy(struct sn_sock *s)
 	sn_ring_free(&s->snd_buf);
 	sn_ring_free(&s->rcv_buf);
 	sn_reass_free(&s->reass);
+	tcp_loss_free(s);
 	free(s->listener);
 	free(s);
 }
@@ -469,6 +478,7 @@ void tcb_enter_time_wait(struct sn_sock *s, bool ack_fin)
 	tcb_unbind(s);
 	sn_ring_free(&s->snd_buf);
 	sn_reass_free(&s->reass);
+	tcp_loss_free(s);
 	tcb_event(s, SN_EV_HUP | SN_EV_READABLE);
 	tcb_maybe_free(s);
 }

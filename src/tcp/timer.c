@@ -109,6 +109,7 @@ static void rexmt_expired(struct sn_timer *t, uint64_t now_us)
 			tcb_close(s, ETIMEDOUT);
 			return;
 		}
+		tcp_loss_rto(s); /* cwnd to one segment, ssthresh (loss.c) */
 		break;
 	}
 	s->rexmt_count++;

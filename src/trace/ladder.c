@@ -1049,6 +1049,8 @@ void sn_ladder_trace(const struct sn_trace_event *ev, void *ctx)
 	case SN_TRACE_TIMER:
 		on_timer(l, sd, ev);
 		break;
+	case SN_TRACE_CC:
+		break; /* a ladder shows segments, not windows */
 	}
 }
 

@@ -5,8 +5,8 @@
  *   - the RFC 6298 estimator (SRTT, RTTVAR, RTO after known samples, the
  *     minimum, 5.7's 3 s after a lost SYN), Karn's rule, exponential
  *     back-off, data_retries and TCP_USER_TIMEOUT ending in ETIMEDOUT;
- *   - retransmission of exactly what was lost, one segment at a time after a
- *     timeout, and the receiver's reassembly queue (every order of five
+ *   - retransmission of exactly what was lost, in slow start from one
+ *     segment after a timeout, and the receiver's reassembly queue (every order of five
  *     segments, overlaps, a FIN ahead of a hole);
  *   - delayed ACK (RFC 1122 4.2.3.2, RFC 5681 4.2), Nagle (RFC 896) and
  *     sender/receiver SWS avoidance (RFC 1122 4.2.3.3, 4.2.3.4);
@@ -678,10 +678,13 @@ static void single_loss_resends_exactly_the_hole(void **state)
 }
 
 /*
- * After a timeout the sender goes back to SND.UNA but resends one segment
- * per ACK: the 2nd and 4th of six are lost; the resent 2nd is ACKed at once
- * up to the 4th (it fills part of the gap, RFC 5681 4.2), so only the 4th
- * goes again, and never the 3rd, 5th or 6th that the receiver holds.
+ * After a timeout the sender goes back to SND.UNA in slow start from one
+ * segment (RFC 5681 3.1), and resends only the holes: the 2nd and 4th of
+ * five are lost, which draws two duplicate ACKs (too few for fast
+ * retransmit, and too little SACKed above the hole for RFC 6675 to call it
+ * lost), so the RTO fires. The resent 2nd is ACKed at once up to the 4th
+ * (RFC 5681 4.2); the 3rd, which the peer SACKed, is skipped, and only the
+ * 4th goes again, never the 3rd or 5th that the receiver holds.
  */
 static void after_timeout_only_holes_are_resent(void **state)
 {
@@ -689,11 +692,11 @@ static void after_timeout_only_holes_are_resent(void **state)
 	go(w, 5 * W_MS);
 	struct sn_sock *ls = w_listen(w, S, 80, 8), *c;
 	struct sn_sock *s = establish(w, ls, 40000, &c);
-	uint8_t buf[6 * MSS], got[6 * MSS + 1];
+	uint8_t buf[5 * MSS], got[5 * MSS + 1];
 	pattern(buf, 0, sizeof(buf));
 	size_t mark = w->nsegs;
 	/* Full-sized writes leave at once whatever is in flight. */
-	for (int k = 0; k < 6; k++) {
+	for (int k = 0; k < 5; k++) {
 		if (k == 1 || k == 3)
 			sn_memlink_drop_nth(w->net.link, C, 1);
 		assert_int_equal(sn_send(c, buf + k * MSS, MSS, 0), MSS);
@@ -706,18 +709,18 @@ static void after_timeout_only_holes_are_resent(void **state)
 	                    "1002 C PSH,ACK seq=3921 ack=8001 len=1460\n"
 	                    "1003 C PSH,ACK seq=5381 ack=8001 len=1460\n"
 	                    "1004 C PSH,ACK seq=6841 ack=8001 len=1460\n"
-	                    "1005 C PSH,ACK seq=8301 ack=8001 len=1460\n"
 	                    "1007 S ACK seq=8001 ack=2461 len=0\n"
 	                    "1009 S ACK seq=8001 ack=2461 len=0\n"
-	                    "1010 S ACK seq=8001 ack=2461 len=0\n"
 	                    "2012 C ACK seq=2461 ack=8001 len=1460\n"
 	                    "2017 S ACK seq=8001 ack=5381 len=0\n"
 	                    "2022 C ACK seq=5381 ack=8001 len=1460\n"
-	                    "2027 S ACK seq=8001 ack=9761 len=0\n");
+	                    "2027 S ACK seq=8001 ack=8301 len=0\n");
 	assert_int_equal(w_stats(w, C).tcp_retrans, 2);
+	assert_int_equal(w_stats(w, C).tcp_rto_events, 1);
+	assert_int_equal(w_stats(w, C).tcp_fast_recoveries, 0);
 	assert_int_equal(info_of(c).total_retrans, 2);
 	assert_int_equal(info_of(c).bytes_in_flight, 0);
-	assert_int_equal(w_stats(w, S).tcp_ooo_queued, 3);
+	assert_int_equal(w_stats(w, S).tcp_ooo_queued, 2);
 	assert_int_equal(sn_recv(s, got, sizeof(got), 0), sizeof(buf));
 	assert_memory_equal(got, buf, sizeof(buf));
 	sn_abort(c);
@@ -757,9 +760,10 @@ static void delayed_ack_rules(void **state)
 
 	/* The first of two small segments is lost (TCP_NODELAY lets the second
 	 * go at once): the second is out of order and ACKed at once, and so
-	 * is the retransmission that fills the hole. That retransmission
-	 * carries both segments' bytes (what is queued from SND.UNA, up to an
-	 * MSS), so the data it fills the hole with overlaps what is held. */
+	 * is the retransmission that fills the hole. The second segment's
+	 * ACK carries a SACK block for it, so the retransmission (after the
+	 * RTO: one duplicate ACK is no reason for fast retransmit) carries
+	 * only the hole. */
 	assert_int_equal(set_int(c, IPPROTO_TCP, TCP_NODELAY, 1), 0);
 	mark = w->nsegs;
 	sn_memlink_drop_nth(w->net.link, C, 1);
@@ -771,7 +775,7 @@ static void delayed_ack_rules(void **state)
 	                    "3000 C PSH,ACK seq=3931 ack=8001 len=10\n"
 	                    "3001 C PSH,ACK seq=3941 ack=8001 len=10\n"
 	                    "3006 S ACK seq=8001 ack=3931 len=0\n"
-	                    "4000 C PSH,ACK seq=3931 ack=8001 len=20\n"
+	                    "4000 C ACK seq=3931 ack=8001 len=10\n"
 	                    "4005 S ACK seq=8001 ack=3951 len=0\n");
 	assert_int_equal(w_stats(w, S).tcp_delayed_acks, 1);
 	uint8_t got[3 * MSS];

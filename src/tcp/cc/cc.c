@@ -1,0 +1,116 @@
+/*
+ * cc.c - what every congestion control algorithm shares; see cc.h.
+ */
+#include <string.h>
+
+#include "core.h"
+#include "tcp/seq.h"
+
+#define CWND_MAX (1u << 30) /* no window field can ask for more */
+
+static const struct sn_cc_ops *const algorithms[] = {&sn_cc_cubic, &sn_cc_newreno};
+
+const struct sn_cc_ops *sn_cc_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(algorithms) / sizeof(algorithms[0]); i++)
+		if (strcmp(algorithms[i]->name, name) == 0)
+			return algorithms[i];
+	return NULL;
+}
+
+uint32_t sn_cc_initial_window(uint32_t segs, uint32_t smss)
+{
+	if (segs == 0)
+		segs = 1;
+	uint64_t by_segs = (uint64_t)segs * smss;
+	uint64_t floor = 2ull * smss;
+	uint64_t by_bytes = (uint64_t)segs * 1460;
+	uint64_t iw = by_bytes > floor ? by_bytes : floor;
+	if (by_segs < iw)
+		iw = by_segs;
+	return iw > CWND_MAX ? CWND_MAX : (uint32_t)iw;
+}
+
+uint32_t tcp_flight_size(const struct sn_sock *s)
+{
+	return s->snd_max - s->snd_una;
+}
+
+void tcp_cc_init(struct sn_sock *s)
+{
+	uint32_t mss = tcp_send_mss(s);
+	s->cwnd = sn_cc_initial_window(s->stack->cfg.init_cwnd_segs, mss);
+	/* RFC 5681 3.1: if the SYN or SYN-ACK had to be sent again, start
+	 * with one segment. */
+	if (s->syn_tries > 1)
+		s->cwnd = mss;
+	s->ssthresh = UINT32_MAX; /* 3.1: "arbitrarily high" */
+	s->bytes_acked = 0;
+	s->dupacks = 0;
+	s->recover = s->snd_una - 1;
+	s->flags &= ~(SN_SF_RECOVERY | SN_SF_REXMT_UNA);
+	memset(s->cc_priv, 0, sizeof(s->cc_priv));
+	s->opt.cc->init(s);
+}
+
+void tcp_cc_idle_restart(struct sn_sock *s)
+{
+	uint32_t rw = sn_cc_initial_window(s->stack->cfg.init_cwnd_segs, tcp_send_mss(s));
+	if (rw < s->cwnd) {
+		s->cwnd = rw;
+		s->bytes_acked = 0;
+		s->opt.cc->init(s);
+		tcp_cc_trace(s, "idle restart");
+	}
+}
+
+void tcp_cc_ack(struct sn_sock *s, uint32_t acked, uint32_t in_flight)
+{
+	uint32_t mss = tcp_send_mss(s);
+	bool slow_start = s->cwnd < s->ssthresh;
+	/* RFC 7661 in spirit: a window the sender did not fill proves
+	 * nothing about the path, so it does not grow. In slow start the
+	 * window may be up to twice what was in flight (Linux's rule). */
+	bool limited = slow_start ? (uint64_t)in_flight * 2 > s->cwnd : in_flight + mss >= s->cwnd;
+	if (!limited)
+		return;
+	if (slow_start) {
+		/* RFC 3465 with L = 2: count bytes, at most 2 SMSS per ACK, so
+		 * that a delayed ACK for two segments still doubles the window
+		 * each round trip. */
+		uint32_t inc = acked < 2 * mss ? acked : 2 * mss;
+		s->cwnd += inc;
+		if (s->cwnd > s->ssthresh)
+			s->cwnd = s->ssthresh > mss ? s->ssthresh : mss;
+	} else {
+		s->opt.cc->cong_avoid(s, acked);
+	}
+	if (s->cwnd > CWND_MAX)
+		s->cwnd = CWND_MAX;
+}
+
+void tcp_cc_congestion(struct sn_sock *s, enum sn_cc_event ev)
+{
+	uint32_t mss = tcp_send_mss(s);
+	uint32_t t = s->opt.cc->ssthresh(s, ev);
+	s->ssthresh = t > 2 * mss ? t : 2 * mss;
+	s->bytes_acked = 0;
+}
+
+void tcp_cc_trace(struct sn_sock *s, const char *why)
+{
+	struct sn_stack *st = s->stack;
+	if (!st->trace_fn)
+		return;
+	uint32_t pipe = tcp_flight_size(s);
+	if ((s->flags & SN_SF_RECOVERY) && s->sackb)
+		pipe = sn_sack_pipe(s->sackb, s->snd_una, s->snd_max, s->high_rxt, tcp_send_mss(s));
+	struct sn_trace_event ev = {
+		.kind = SN_TRACE_CC, .now_us = st->now_us, .sock = s, .what = why,
+		.seg = {.saddr = s->t.laddr, .daddr = s->t.raddr, .sport = s->t.lport,
+		        .dport = s->t.rport},
+		.cc = {.cwnd = s->cwnd, .ssthresh = s->ssthresh, .srtt_us = s->rtt.srtt_us,
+		       .pipe = pipe},
+	};
+	stack_trace(st, &ev);
+}

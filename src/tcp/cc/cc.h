@@ -1,0 +1,72 @@
+/*
+ * cc.h - congestion control behind one ops table.
+ *
+ * What every algorithm shares lives in the TCB and in cc.c: cwnd and
+ * ssthresh in bytes, the initial window (RFC 6928), slow start with
+ * appropriate byte counting (RFC 3465, L = 2 SMSS), growth only while the
+ * window is what limits the sender (RFC 7661), and the loss window after a
+ * retransmission timeout (RFC 5681 3.1). Loss detection and recovery
+ * (fast retransmit, NewReno partial ACKs, SACK) are in loss.c and do not
+ * depend on the algorithm.
+ *
+ * An algorithm decides only two things:
+ *   cong_avoid  how cwnd grows above ssthresh when `acked` new octets are
+ *               acknowledged (RFC 5681 3.1: about one SMSS per RTT; CUBIC:
+ *               RFC 9438 4.2-4.4);
+ *   ssthresh    the new ssthresh on a congestion event (RFC 5681 eq. 4:
+ *               FlightSize / 2; CUBIC: cwnd * 0.7, RFC 9438 4.6), where it
+ *               may also note the event (CUBIC remembers W_max).
+ * and may reset its own state with init (a new connection, or after an
+ * idle period) and hear of the end of a recovery with exit_recovery.
+ * Its private state lives in sn_sock.cc_priv, at most SN_CC_PRIV bytes.
+ */
+#ifndef SN_CC_H
+#define SN_CC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct sn_sock;
+
+#define SN_CC_PRIV 40 /* bytes of per-connection state an algorithm may use */
+
+enum sn_cc_event {
+	SN_CC_FAST_RETRANSMIT, /* three duplicate ACKs, or SACK says a loss */
+	SN_CC_TIMEOUT,         /* the first retransmission timeout of a segment */
+};
+
+struct sn_cc_ops {
+	const char *name;
+	void (*init)(struct sn_sock *s);
+	void (*cong_avoid)(struct sn_sock *s, uint32_t acked);
+	uint32_t (*ssthresh)(struct sn_sock *s, enum sn_cc_event ev);
+	void (*exit_recovery)(struct sn_sock *s); /* may be NULL */
+};
+
+extern const struct sn_cc_ops sn_cc_newreno;
+extern const struct sn_cc_ops sn_cc_cubic;
+
+/* The algorithm called name, or NULL. */
+const struct sn_cc_ops *sn_cc_find(const char *name);
+
+/* RFC 6928: IW = min(N * SMSS, max(2 * SMSS, N * 1460)) for N segments. */
+uint32_t sn_cc_initial_window(uint32_t segs, uint32_t smss);
+
+/* Connection established (or idle long enough): cwnd = IW, ssthresh high. */
+void tcp_cc_init(struct sn_sock *s);
+/* Before sending after an idle period longer than the RTO (RFC 5681 4.1):
+ * restart from the initial window. */
+void tcp_cc_idle_restart(struct sn_sock *s);
+/* acked new octets arrived outside recovery; in_flight was outstanding
+ * before the ACK. Slow start or the algorithm's congestion avoidance. */
+void tcp_cc_ack(struct sn_sock *s, uint32_t acked, uint32_t in_flight);
+/* A congestion event: set ssthresh (once per event). */
+void tcp_cc_congestion(struct sn_sock *s, enum sn_cc_event ev);
+/* Emit an SN_TRACE_CC event with cwnd, ssthresh, srtt and pipe now; the
+ * callers do so where one of them has changed. */
+void tcp_cc_trace(struct sn_sock *s, const char *why);
+
+/* Shared by the algorithms: FlightSize (RFC 5681), octets outstanding. */
+uint32_t tcp_flight_size(const struct sn_sock *s);
+
+#endif /* SN_CC_H */
