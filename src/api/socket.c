@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core.h"
@@ -439,6 +440,33 @@ static void set_flag(struct sn_sock *s, uint32_t flag, int on)
 		s->flags &= ~flag;
 }
 
+/*
+ * TCP_CONGESTION, as in Linux: the algorithm's name, not necessarily
+ * NUL-terminated within len. An unknown name is -ENOENT. A connection may
+ * change algorithm at any time; the new one starts from the present cwnd
+ * and ssthresh with its own state reset.
+ */
+static int set_congestion(struct sn_sock *s, const void *val, socklen_t len)
+{
+	char name[16];
+	if (!val || len == 0)
+		return -EINVAL;
+	size_t n = strnlen(val, len);
+	if (n >= sizeof(name))
+		return -ENOENT;
+	memcpy(name, val, n);
+	name[n] = '\0';
+	const struct sn_cc_ops *cc = sn_cc_find(name);
+	if (!cc)
+		return -ENOENT;
+	if (cc != s->opt.cc) {
+		s->opt.cc = cc;
+		memset(s->cc_priv, 0, sizeof(s->cc_priv));
+		cc->init(s);
+	}
+	return 0;
+}
+
 int sn_setsockopt(struct sn_sock *s, int level, int name, const void *val, socklen_t len)
 {
 	int v = 0, err;
@@ -451,6 +479,8 @@ int sn_setsockopt(struct sn_sock *s, int level, int name, const void *val, sockl
 		s->opt.linger_sec = l.l_linger < 0 ? 0 : l.l_linger;
 		return 0;
 	}
+	if (level == IPPROTO_TCP && name == TCP_CONGESTION)
+		return set_congestion(s, val, len);
 	if ((err = get_int(val, len, &v)))
 		return err;
 	if (level == SOL_SOCKET) {
@@ -543,6 +573,18 @@ int sn_getsockopt(struct sn_sock *s, int level, int name, void *val, socklen_t *
 			return -ENOPROTOOPT;
 		}
 	}
+	if (level == IPPROTO_TCP && name == TCP_CONGESTION) {
+		/* Linux copies at most *len bytes of the name and sets *len. */
+		const char *cc = s->opt.cc->name;
+		if (!val || !len)
+			return -EINVAL;
+		size_t n = strlen(cc) + 1;
+		if (n > (size_t)*len)
+			n = (size_t)*len;
+		memcpy(val, cc, n);
+		*len = (socklen_t)n;
+		return 0;
+	}
 	if (level == IPPROTO_TCP) {
 		switch (name) {
 		case TCP_NODELAY:
@@ -599,5 +641,10 @@ int sn_tcp_info(const struct sn_sock *s, struct sn_tcp_info *info)
 		info->snd_wscale = s->snd_wscale;
 		info->rcv_wscale = s->rcv_wscale;
 	}
+	info->cwnd = s->cwnd;
+	info->ssthresh = s->ssthresh;
+	snprintf(info->congestion, sizeof(info->congestion), "%s", s->opt.cc->name);
+	info->in_recovery = (s->flags & SN_SF_RECOVERY) != 0;
+	info->sacked = s->sackb ? s->sackb->sacked : 0;
 	return 0;
 }

@@ -20,6 +20,7 @@
  * each other with zero delay cannot keep one poll call running forever.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,10 +59,11 @@ struct direction {
 	struct sn_link_impair imp;
 
 	/*
-	 * Frames still to be sent before the scheduled drop; the frame that
-	 * brings it from 1 to 0 is dropped. 0 = no drop scheduled.
+	 * Scheduled drops: the numbers (counting every frame sent from this
+	 * end, the first being 1) of frames to lose. 0 = free slot.
 	 */
-	uint64_t drop_countdown;
+	uint64_t sent;
+	uint64_t drop_at[SN_MEMLINK_MAX_DROPS];
 
 	/*
 	 * The transmitter is free at tx_free_us + tx_free_frac / rate_bps. The
@@ -337,7 +339,35 @@ void sn_memlink_drop_nth(struct sn_memlink *link, int from_end, uint64_t n)
 {
 	if (!link || !valid_end(from_end))
 		return;
-	link->dir[from_end].drop_countdown = n;
+	struct direction *d = &link->dir[from_end];
+	memset(d->drop_at, 0, sizeof(d->drop_at));
+	d->drop_at[0] = n ? d->sent + n : 0;
+}
+
+int sn_memlink_drop_also(struct sn_memlink *link, int from_end, uint64_t n)
+{
+	if (!link || !valid_end(from_end) || n == 0)
+		return -EINVAL;
+	struct direction *d = &link->dir[from_end];
+	for (size_t i = 0; i < SN_MEMLINK_MAX_DROPS; i++) {
+		if (d->drop_at[i] == 0) {
+			d->drop_at[i] = d->sent + n;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+/* Is the frame just counted one of the scheduled drops? Clears its slot. */
+static bool drop_scheduled(struct direction *d)
+{
+	for (size_t i = 0; i < SN_MEMLINK_MAX_DROPS; i++) {
+		if (d->drop_at[i] == d->sent) {
+			d->drop_at[i] = 0;
+			return true;
+		}
+	}
+	return false;
 }
 
 void sn_memlink_set_observer(struct sn_memlink *link, sn_link_observer_fn fn, void *ctx)
@@ -392,7 +422,8 @@ static int memlink_transmit(void *ctx, const void *frame, size_t len, uint64_t n
 	 * Checked before any draw and drawing nothing itself: the frames around
 	 * it meet the same random sequence as if this one had never been sent.
 	 */
-	if (d->drop_countdown && --d->drop_countdown == 0) {
+	d->sent++;
+	if (drop_scheduled(d)) {
 		observe(link, from, SN_LINK_LOST, f, now_us);
 		free(f);
 		return 0;

@@ -91,6 +91,11 @@ static void record(const struct sn_trace_event *ev, void *ctx)
 	case SN_TRACE_DROP:
 		w->ndrops[sc->side]++;
 		break;
+	case SN_TRACE_CC:
+		if (w->ncc < W_MAX_CC)
+			w->cc[w->ncc++] = (struct w_cc){sc->side, ev->now_us, ev->cc.cwnd, ev->cc.ssthresh,
+			                                ev->cc.srtt_us, ev->cc.pipe, ev->what};
+		break;
 	default:
 		break;
 	}

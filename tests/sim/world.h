@@ -36,6 +36,15 @@ struct w_state {
 	int from, to;
 };
 
+/* A congestion-control trace event (SN_TRACE_CC). */
+struct w_cc {
+	int side;
+	uint64_t t;
+	uint32_t cwnd, ssthresh, srtt_us, pipe;
+	const char *what;
+};
+#define W_MAX_CC 65536
+
 struct world {
 	struct sn_simnet net;
 	struct sn_config cfg[2];
@@ -44,6 +53,8 @@ struct world {
 	struct w_state states[W_MAX_EVENTS];
 	size_t nstates;
 	size_t ndrops[2];
+	struct w_cc cc[W_MAX_CC];
+	size_t ncc;
 	char text[65536];
 };
 
