@@ -166,10 +166,9 @@ static bool ts_rtt_sample(struct sn_sock *s, const struct sn_tcp *th)
 		return false;
 	/* An echo of a TSval from before our last retransmission timeout
 	 * answers an original transmission whose ACK was lost or held: it
-	 * measures the timeout, not the path. Without fast retransmit every
-	 * loss of an ACK ends that way, and the RTO would run away (the
-	 * ambiguity Karn's rule avoids; RFC 3522 tells the two apart the
-	 * same way). Later echoes are clean again. */
+	 * measures the timeout, not the path, and taking it would let the
+	 * RTO run away (the ambiguity Karn's rule avoids; RFC 3522 tells the
+	 * two apart the same way). Later echoes are clean again. */
 	if (s->flags & SN_SF_TS_REXMT) {
 		if (sn_seq_lt(th->opts.ts_ecr, s->ts_rexmt))
 			return false;
