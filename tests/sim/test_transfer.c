@@ -2,8 +2,9 @@
  * test_transfer.c - the transfer matrix: 10 MiB of seeded pseudo-random data
  * through two stacks on a memlink, under each impairment, one way (C->S,
  * S->C) and both ways at once, with the bytes checked end to end. Both
- * stacks offer window scaling, timestamps and SACK, as by default; the
- * "-noopt" cells run with all three off.
+ * stacks offer window scaling, timestamps and SACK and run CUBIC, as by
+ * default; the "-noopt" cells run with all three options off, "-nows",
+ * "-nots" and "-nosack" with one off, and "-newreno" with NewReno.
  *
  * The application side is driven only by events, as a real program would be:
  * a sender writes as much as sn_send takes at the start and on every
@@ -80,22 +81,20 @@ struct impairment {
 	const char *describe; /* printed with the cell */
 	struct sn_link_impair imp;
 	/*
-	 * Virtual time after which the cell fails. The cells without loss need
-	 * seconds (clean 1.7 s, rate10m 9 s without options) and get ten
-	 * minutes. With timestamps (on by default) rate10m takes about 95 s:
-	 * 12 more bytes per frame push a full 64 KiB window past the 64 KiB
-	 * queue, and with no congestion control yet each tail drop costs a
-	 * timeout. In the
-	 * lossy ones every loss the engine repairs by timeout costs at least the
-	 * default minimum RTO of one second, more after backoff: recovering by
-	 * timeout alone, one-way transfers took 1 min at 1 % loss, 3 min at 5 %,
-	 * 7 min at 10 % and 34 min at 20 %. The limits are five to ten times
-	 * that, so they catch a stall, not a slow but correct engine.
+	 * Virtual time after which the cell fails: five to ten times what the
+	 * cell takes, so it catches a stall, not a slow but correct engine.
+	 * With fast retransmit and SACK recovery a one-way transfer takes
+	 * 1.7 s clean, 9 s at 1 % loss, 1 min at 5 %, 5 min at 10 % and up to
+	 * 55 min at 20 %, where most losses still end in a timeout (the RTO is
+	 * at least a second, and backs off).
 	 */
 	uint64_t limit_us;
 	int expect_csum_drops; /* the receiver must have caught corrupted frames */
-	int no_options;        /* neither stack offers window scaling, timestamps or SACK */
+	unsigned off;          /* OFF_*: options neither stack offers */
+	const char *cc;        /* congestion control, NULL = the default */
 };
+
+enum { OFF_WS = 1, OFF_TS = 2, OFF_SACK = 4, OFF_ALL = 7 };
 
 static const struct impairment impairments[] = {
 	{
@@ -111,13 +110,42 @@ static const struct impairment impairments[] = {
 		.describe = "loss=0% delay=5ms, no WS/TS/SACK",
 		.imp = {.delay_us = BASE_DELAY_US},
 		.limit_us = 10 * MIN,
-		.no_options = 1,
+		.off = OFF_ALL,
 	},
 	{
 		.name = "loss1",
 		.describe = "loss=1% delay=5ms",
 		.imp = {.loss_ppm = 10000, .delay_us = BASE_DELAY_US},
 		.limit_us = 30 * MIN,
+	},
+	{
+		/* Each option off on its own, and the other algorithm. */
+		.name = "loss1-nows",
+		.describe = "loss=1% delay=5ms, no WS",
+		.imp = {.loss_ppm = 10000, .delay_us = BASE_DELAY_US},
+		.limit_us = 30 * MIN,
+		.off = OFF_WS,
+	},
+	{
+		.name = "loss1-nots",
+		.describe = "loss=1% delay=5ms, no TS",
+		.imp = {.loss_ppm = 10000, .delay_us = BASE_DELAY_US},
+		.limit_us = 30 * MIN,
+		.off = OFF_TS,
+	},
+	{
+		.name = "loss1-nosack",
+		.describe = "loss=1% delay=5ms, no SACK",
+		.imp = {.loss_ppm = 10000, .delay_us = BASE_DELAY_US},
+		.limit_us = 30 * MIN,
+		.off = OFF_SACK,
+	},
+	{
+		.name = "loss1-newreno",
+		.describe = "loss=1% delay=5ms, NewReno",
+		.imp = {.loss_ppm = 10000, .delay_us = BASE_DELAY_US},
+		.limit_us = 30 * MIN,
+		.cc = "newreno",
 	},
 	{
 		.name = "loss5",
@@ -130,7 +158,7 @@ static const struct impairment impairments[] = {
 		.describe = "loss=5% delay=5ms, no WS/TS/SACK",
 		.imp = {.loss_ppm = 50000, .delay_us = BASE_DELAY_US},
 		.limit_us = 60 * MIN,
-		.no_options = 1,
+		.off = OFF_ALL,
 	},
 	{
 		.name = "loss10",
@@ -533,11 +561,12 @@ static void run_start(struct run *r, const struct cell *cell)
 		/* Everything the stacks choose at random follows from the seed too. */
 		cfg[i].random_seed = mix64(x += 0x9e3779b97f4a7c15ULL) | 1;
 		cfg[i].isn_key_set = 1;
-		if (cell->imp->no_options || getenv("SN_TRANSFER_NOOPT")) {
-			cfg[i].no_wscale = 1;
-			cfg[i].no_timestamps = 1;
-			cfg[i].no_sack = 1;
-		}
+		unsigned off = cell->imp->off | (getenv("SN_TRANSFER_NOOPT") ? OFF_ALL : 0);
+		cfg[i].no_wscale = !!(off & OFF_WS);
+		cfg[i].no_timestamps = !!(off & OFF_TS);
+		cfg[i].no_sack = !!(off & OFF_SACK);
+		if (cell->imp->cc)
+			snprintf(cfg[i].cc_default, sizeof(cfg[i].cc_default), "%s", cell->imp->cc);
 		if (getenv("SN_TRANSFER_NOTS"))
 			cfg[i].no_timestamps = 1;
 		for (int k = 0; k < 16; k += 8) {
