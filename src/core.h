@@ -138,6 +138,7 @@ enum {
 	SN_SF_RECOVERY = 1u << 20,    /* in fast recovery (loss.c) until SND.UNA passes recover */
 	SN_SF_REXMT_UNA = 1u << 21,   /* resend the first unacknowledged segment now */
 	SN_SF_SACK_RECOVERY = 1u << 22, /* this recovery is driven by the scoreboard (RFC 6675) */
+	SN_SF_DSACK = 1u << 23,       /* dsack_left/right: report a duplicate (RFC 2883) */
 };
 
 /*
@@ -180,6 +181,7 @@ struct sn_sock {
 	uint32_t ts_recent;         /* TS.Recent, RFC 7323 4.3 */
 	uint64_t ts_recent_us;      /* when TS.Recent was set (the 24-day rule, 5.5) */
 	uint32_t last_ack_sent;     /* Last.ACK.sent, RFC 7323 4.3 */
+	uint32_t dsack_left, dsack_right; /* octets received twice, for our next ACK */
 	uint32_t ts_rexmt;          /* our TSval when the rexmt timer last fired */
 
 	/* RFC 6298 state (rtt.c). */

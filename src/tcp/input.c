@@ -90,6 +90,20 @@ static void oow_ack(struct sn_sock *s, uint32_t seglen, uint8_t flags)
 }
 
 
+/*
+ * RFC 2883: octets [left, right) arrived again, below RCV.NXT. With SACK
+ * agreed, our next ACK reports them as its first block (a D-SACK), which
+ * tells the sender that its retransmission was not needed.
+ */
+static void note_dsack(struct sn_sock *s, uint32_t left, uint32_t right)
+{
+	if (!(s->topts & SN_TCPI_OPT_SACK) || !sn_seq_lt(left, right))
+		return;
+	s->dsack_left = left;
+	s->dsack_right = right;
+	s->flags |= SN_SF_DSACK;
+}
+
 /* RFC 9293 3.10.7.4, first check: the four cases of segment acceptability. */
 static bool seq_acceptable(uint32_t seq, uint32_t seglen, uint32_t rcv_nxt, uint32_t wnd)
 {
@@ -405,8 +419,11 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 				STAT_INC(st, tcp_rst_ignored);
 			else if ((flags & SN_TH_SYN) && s->state != SN_SYN_RECEIVED)
 				challenge_ack(s); /* RFC 5961 4.2: whatever its seq */
-			else
+			else {
+				if (len > 0 && sn_seq_leq(seq + (uint32_t)len, s->rcv_nxt))
+					note_dsack(s, seq, seq + (uint32_t)len);
 				oow_ack(s, seglen, flags);
+			}
 			drop_bad(s, "not in the receive window");
 			return;
 		}
@@ -549,6 +566,8 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 	 * overlaps), and anything past the window off the end. */
 	if (sn_seq_lt(seq, s->rcv_nxt)) {
 		uint32_t dup = s->rcv_nxt - seq;
+		if (len > 0)
+			note_dsack(s, seq, seq + (dup < len ? dup : (uint32_t)len));
 		if (dup >= len) {
 			data += len;
 			len = 0;

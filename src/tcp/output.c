@@ -271,7 +271,7 @@ void tcp_send_rst(struct sn_sock *s)
 /* A segment carrying our ACK is leaving: nothing is owed any more. */
 static void sent_ack(struct sn_sock *s, uint32_t wnd)
 {
-	s->flags &= ~SN_SF_ACK_NOW;
+	s->flags &= ~(SN_SF_ACK_NOW | SN_SF_DSACK);
 	s->last_ack_sent = s->rcv_nxt;
 	s->unacked_rcv = 0;
 	sn_timer_cancel(&s->stack->wheel, &s->delack_timer);
@@ -347,16 +347,23 @@ static void send_syn(struct sn_sock *s)
 /*
  * RFC 2018 section 4: while out-of-order data is held, every ACK reports it,
  * the block holding the latest arrival first. With timestamps on (12 bytes)
- * three blocks fit in the 40 bytes of options, four without.
+ * three blocks fit in the 40 bytes of options, four without. A D-SACK block
+ * (RFC 2883), when one is owed, goes before them.
  */
 static unsigned sack_opts(const struct sn_sock *s, struct sn_tcp_opts *o)
 {
-	if (!opt_on(s, SN_TCPI_OPT_SACK) || sn_reass_empty(&s->reass))
+	if (!opt_on(s, SN_TCPI_OPT_SACK))
 		return 0;
-	uint32_t blocks[SN_TCP_MAX_SACK][2];
-	unsigned n = sn_reass_sack_blocks(&s->reass, blocks, o->has_ts ? 3 : SN_TCP_MAX_SACK);
-	for (unsigned i = 0; i < n; i++)
-		o->sack[i] = (struct sn_sack_block){blocks[i][0], blocks[i][1]};
+	unsigned max = o->has_ts ? 3 : SN_TCP_MAX_SACK, n = 0;
+	/* RFC 2883: a duplicate just received is reported first, once. */
+	if (s->flags & SN_SF_DSACK)
+		o->sack[n++] = (struct sn_sack_block){s->dsack_left, s->dsack_right};
+	if (!sn_reass_empty(&s->reass)) {
+		uint32_t blocks[SN_TCP_MAX_SACK][2];
+		unsigned k = sn_reass_sack_blocks(&s->reass, blocks, max - n);
+		for (unsigned i = 0; i < k; i++)
+			o->sack[n++] = (struct sn_sack_block){blocks[i][0], blocks[i][1]};
+	}
 	o->num_sack = (uint8_t)n;
 	return n;
 }

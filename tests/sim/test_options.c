@@ -15,7 +15,9 @@
  *     duplicate, but not a RST, and not after 24 days idle; the TS.Recent
  *     update rule (SEG.SEQ <= Last.ACK.sent);
  *   - SACK blocks in the receiver's ACKs, most recent first, three at most
- *     with timestamps and four without; the sender counts what it gets.
+ *     with timestamps and four without; D-SACK blocks (RFC 2883) for
+ *     segments received twice; the sender counts what it gets (test_cc.c
+ *     has what it does with them).
  *
  * Outgoing segments are taken from the netifs' capture hook and parsed, so
  * the tests see the options exactly as they are on the wire. Side C (0) is
@@ -635,6 +637,62 @@ static void sack_blocks_without_timestamps(void **state)
 	sack_blocks_most_recent_first(state, WS | SACK, 4);
 }
 
+/*
+ * RFC 2883 D-SACK: a segment received twice is reported as the first block
+ * of the ACK it draws, once; for a segment that is partly old, the old
+ * part. Without SACK agreed, nothing.
+ */
+static void dsack_reports_duplicates_once(void **state, unsigned offer)
+{
+	struct world *w = *state;
+	go(w);
+	struct sn_sock *c = active_to_fake(w, offer, NULL);
+	static const char data[200];
+	const uint32_t base = PEER_ISS + 1;
+	peer_send(w, base, SN_TH_ACK | SN_TH_PSH, data, 100, 2000);
+	w_run(w, 100 * W_MS); /* the delayed ACK */
+	assert_int_equal(last_of(C)->th.ack, base + 100);
+	assert_int_equal(last_of(C)->th.opts.num_sack, 0);
+	/* The same segment again: ACKed at once, with the D-SACK block. */
+	size_t mark = ncaps;
+	peer_send(w, base, SN_TH_ACK | SN_TH_PSH, data, 100, 2001);
+	assert_int_equal(ncaps, mark + 1);
+	const struct cap *a = last_of(C);
+	assert_int_equal(a->th.ack, base + 100);
+	if (offer & SACK) {
+		const uint32_t want[1][2] = {{base, base + 100}};
+		check_blocks(a, 1, want);
+	} else {
+		assert_int_equal(a->th.opts.num_sack, 0);
+	}
+	/* Partly old: 50 old octets, 150 new; the old part is reported, with
+	 * the out-of-order block that a hole after it makes. */
+	peer_send(w, base + 300, SN_TH_ACK, data, 100, 2002);
+	peer_send(w, base + 50, SN_TH_ACK, data, 200, 2003);
+	a = last_of(C);
+	assert_int_equal(a->th.ack, base + 250);
+	if (offer & SACK) {
+		const uint32_t want[2][2] = {{base + 50, base + 100}, {base + 300, base + 400}};
+		check_blocks(a, 2, want);
+	}
+	/* The next ACK carries no D-SACK any more. */
+	peer_send(w, base + 250, SN_TH_ACK, data, 50, 2004);
+	a = last_of(C);
+	assert_int_equal(a->th.ack, base + 400);
+	assert_int_equal(a->th.opts.num_sack, 0);
+	sn_abort(c);
+}
+
+static void dsack_with_sack(void **state)
+{
+	dsack_reports_duplicates_once(state, WS | TS | SACK);
+}
+
+static void no_dsack_without_sack(void **state)
+{
+	dsack_reports_duplicates_once(state, WS | TS);
+}
+
 /* SACK not agreed: no blocks, whatever is out of order. */
 static void no_sack_blocks_unless_agreed(void **state)
 {
@@ -681,6 +739,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(sack_blocks_without_timestamps, setup, teardown),
 		cmocka_unit_test_setup_teardown(no_sack_blocks_unless_agreed, setup, teardown),
 		cmocka_unit_test_setup_teardown(sender_counts_sack_blocks, setup, teardown),
+		cmocka_unit_test_setup_teardown(dsack_with_sack, setup, teardown),
+		cmocka_unit_test_setup_teardown(no_dsack_without_sack, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
