@@ -109,10 +109,12 @@ struct sn_config {
 	 * Congestion control (src/tcp/cc/). cc_default names the algorithm a new
 	 * socket starts with ("cubic" or "newreno"; TCP_CONGESTION changes it
 	 * per socket). init_cwnd_segs is the initial window in segments,
-	 * RFC 6928 (10).
+	 * RFC 6928 (10). The first slow start of a connection uses HyStart++
+	 * (RFC 9406) unless no_hystart is set.
 	 */
 	char cc_default[16];
 	uint32_t init_cwnd_segs;
+	int no_hystart;             /* non-zero: plain slow start, without RFC 9406 */
 };
 
 void sn_config_init(struct sn_config *cfg);
@@ -364,7 +366,8 @@ int sn_tcp_info(const struct sn_sock *s, struct sn_tcp_info *info);
 	X(tcp_fast_retrans, "segments sent again by fast retransmit or recovery")          \
 	X(tcp_sack_rescue, "rescue retransmissions (RFC 6675 NextSeg rule 4)")             \
 	X(tcp_limited_transmit, "segments sent by limited transmit (RFC 3042)")            \
-	X(tcp_rto_events, "retransmission timeouts of data")
+	X(tcp_rto_events, "retransmission timeouts of data")                              \
+	X(tcp_hystart_exits, "slow starts left early by HyStart++ (RFC 9406)")
 
 struct sn_stats {
 #define SN_STATS_DECL(name, desc) uint64_t name;

@@ -209,6 +209,7 @@ struct sn_sock {
 	uint8_t dupacks;            /* duplicate ACKs in a row */
 	struct sn_sackboard *sackb; /* the peer's SACK blocks; allocated at the first */
 	uint64_t cc_priv[SN_CC_PRIV / 8]; /* the algorithm's own state */
+	struct sn_hystart hs;       /* HyStart++ in the first slow start (cc/cc.c) */
 
 	struct sn_ring snd_buf, rcv_buf;
 	struct sn_reass reass;         /* out-of-order data (reass.c) */
@@ -419,9 +420,10 @@ void tcp_keepalive_update(struct sn_sock *s);
 
 /* loss.c: loss detection and recovery on the sender side. */
 /* An acceptable ACK was processed (SND.UNA and the window already updated);
- * prior_una and prior_wnd are their values before it, len its payload. */
+ * prior_una and prior_wnd are their values before it, len its payload,
+ * rtt_us the RTT sample it gave (0: none). */
 void tcp_loss_ack(struct sn_sock *s, const struct sn_tcp *th, size_t len, uint32_t prior_una,
-                  uint32_t prior_wnd);
+                  uint32_t prior_wnd, uint32_t rtt_us);
 /* The retransmission timer expired on data or FIN (before rexmt_count counts it). */
 void tcp_loss_rto(struct sn_sock *s);
 /* Free the scoreboard (connection closed). */

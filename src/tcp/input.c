@@ -174,10 +174,10 @@ static void update_window(struct sn_sock *s, const struct sn_tcp *th)
  * echoed TSval says which copy arrived. A TSecr of 0 is no echo (4.2: the
  * peer may not have had a TSval to echo).
  */
-static bool ts_rtt_sample(struct sn_sock *s, const struct sn_tcp *th)
+static uint32_t ts_rtt_sample(struct sn_sock *s, const struct sn_tcp *th)
 {
 	if (!(s->topts & SN_TCPI_OPT_TIMESTAMPS) || !th || !th->opts.has_ts || th->opts.ts_ecr == 0)
-		return false;
+		return 0;
 	/* An echo of a TSval from before our last retransmission timeout
 	 * answers an original transmission whose ACK was lost or held: it
 	 * measures the timeout, not the path, and taking it would let the
@@ -185,21 +185,24 @@ static bool ts_rtt_sample(struct sn_sock *s, const struct sn_tcp *th)
 	 * two apart the same way). Later echoes are clean again. */
 	if (s->flags & SN_SF_TS_REXMT) {
 		if (sn_seq_lt(th->opts.ts_ecr, s->ts_rexmt))
-			return false;
+			return 0;
 		s->flags &= ~SN_SF_TS_REXMT;
 	}
 	uint32_t ms = tcp_ts_now(s) - th->opts.ts_ecr;
 	/* An echo from the future, or older than any RTO could be, is bogus. */
 	if (ms > s->stack->cfg.max_rto_ms * 2u)
-		return false;
+		return 0;
+	/* A 1 ms clock: an echo of this very millisecond is under 1 ms. */
+	uint32_t us = ms ? ms * 1000u : SN_RTT_GRANULARITY_US;
 	sn_rtt_sample(&s->rtt, ms * 1000u);
 	STAT_INC(s->stack, tcp_rtt_samples);
-	return true;
+	return us;
 }
 
 /* New data acknowledged: SND.UNA moves to ack. th is the segment, or NULL
- * when the ACK only completes the handshake (syn_acked took that sample). */
-static void ack_advance(struct sn_sock *s, uint32_t ack, const struct sn_tcp *th)
+ * when the ACK only completes the handshake (syn_acked took that sample).
+ * Returns the RTT sample the ACK gave, in µs, or 0. */
+static uint32_t ack_advance(struct sn_sock *s, uint32_t ack, const struct sn_tcp *th)
 {
 	if (sn_seq_gt(ack, s->snd_buf_seq)) {
 		uint32_t n = ack - s->snd_buf_seq;
@@ -217,11 +220,13 @@ static void ack_advance(struct sn_sock *s, uint32_t ack, const struct sn_tcp *th
 	/* RFC 6298: the timed segment is acknowledged, so take the sample
 	 * (never from a retransmission: the timeout cleared the flag). With
 	 * timestamps, RTTM instead. */
+	uint32_t rtt_us = 0;
 	if (s->topts & SN_TCPI_OPT_TIMESTAMPS) {
-		ts_rtt_sample(s, th);
+		rtt_us = ts_rtt_sample(s, th);
 	} else if ((s->flags & SN_SF_RTT_TIMING) && sn_seq_gt(ack, s->rtt_seq)) {
 		s->flags &= ~SN_SF_RTT_TIMING;
-		sn_rtt_sample(&s->rtt, (uint32_t)(st->now_us - s->rtt_start_us));
+		rtt_us = (uint32_t)(st->now_us - s->rtt_start_us);
+		sn_rtt_sample(&s->rtt, rtt_us);
 		STAT_INC(st, tcp_rtt_samples);
 	}
 	sn_rtt_reset_backoff(&s->rtt);
@@ -238,6 +243,7 @@ static void ack_advance(struct sn_sock *s, uint32_t ack, const struct sn_tcp *th
 	/* More may fit in the window now. */
 	if (sn_ring_used(&s->snd_buf) > 0 || (s->flags & SN_SF_FIN_QUEUED))
 		tcb_want_output(s);
+	return rtt_us;
 }
 
 /* Has the peer acknowledged our FIN? */
@@ -524,12 +530,12 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 			drop_bad(s, "ACK outside the acceptable range");
 			return;
 		}
-		uint32_t prior_una = s->snd_una, prior_wnd = s->snd_wnd;
+		uint32_t prior_una = s->snd_una, prior_wnd = s->snd_wnd, rtt_us = 0;
 		if (sn_seq_gt(th->ack, s->snd_una))
-			ack_advance(s, th->ack, th);
+			rtt_us = ack_advance(s, th->ack, th);
 		update_window(s, th);
-		/* Duplicate ACKs, SACK blocks, partial ACKs: loss.c. */
-		tcp_loss_ack(s, th, len, prior_una, prior_wnd);
+		/* Duplicate ACKs, SACK blocks, partial ACKs, cwnd: loss.c. */
+		tcp_loss_ack(s, th, len, prior_una, prior_wnd, rtt_us);
 	}
 
 	switch (s->state) {

@@ -110,7 +110,7 @@ static void exit_recovery(struct sn_sock *s)
 }
 
 void tcp_loss_ack(struct sn_sock *s, const struct sn_tcp *th, size_t len, uint32_t prior_una,
-                  uint32_t prior_wnd)
+                  uint32_t prior_wnd, uint32_t rtt_us)
 {
 	uint32_t mss = tcp_send_mss(s);
 	uint32_t acked = s->snd_una - prior_una;
@@ -154,7 +154,7 @@ void tcp_loss_ack(struct sn_sock *s, const struct sn_tcp *th, size_t len, uint32
 			}
 			tcb_want_output(s);
 		} else {
-			tcp_cc_ack(s, acked, prior_flight);
+			tcp_cc_ack(s, acked, prior_flight, rtt_us);
 		}
 		/* Keep recover just behind SND.UNA once it is passed, so that
 		 * the test "SND.UNA > recover" stays meaningful however far the

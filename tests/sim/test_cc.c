@@ -13,6 +13,7 @@
  *     (RFC 6582), one per round trip; SACK repairing three holes in about
  *     one round trip (RFC 6675);
  *   - CUBIC's window following W(t) = C (t - K)^3 + W_max (RFC 9438);
+ *   - HyStart++ leaving slow start early on a deep queue (RFC 9406);
  *   - TCP_CONGESTION and sn_tcp_info.
  *
  * Side C (0) sends, side S (1) receives. Timestamps are off so that segments
@@ -505,6 +506,84 @@ static void cubic_follows_rfc9438_curve(void **state)
 	assert_true((double)cc_at(w, rec->t + 10000000)->cwnd / MSS > w_max + 20);
 }
 
+/* ---- HyStart++ ---------------------------------------------------------------- */
+
+/*
+ * RFC 9406: a 10 Mbit/s bottleneck, 40 ms RTT, a deep 300 KB queue, 5 s.
+ * Plain slow start doubles until the queue overflows and loses hundreds of
+ * segments at once. With HyStart++ (timestamps on, so every ACK is an RTT
+ * sample) the rising RTT ends slow start while the window is still far
+ * below the overflow point; Conservative Slow Start (a quarter of the
+ * growth, five rounds) follows, and the first loss comes later and costs a
+ * small fraction of the segments.
+ */
+static uint64_t deep_queue_run(struct world *w, bool hystart, const struct w_cc **exit_ev,
+                               const struct w_cc **done_ev)
+{
+	for (int i = 0; i < 2; i++) {
+		w->cfg[i].no_timestamps = 0;
+		w->cfg[i].no_hystart = !hystart;
+	}
+	struct sn_sock *c, *s;
+	connect_pair(w, 20000, &c, &s);
+	struct sn_link_impair imp = {
+		.delay_us = 20000, .rate_bps = 10000000, .queue_limit_bytes = 300000,
+	};
+	sn_memlink_set_impair(w->net.link, C, &imp);
+	uint64_t sent = 0;
+	pump(w, c, s, w->net.now_us + 5000000, ENDLESS, &sent);
+	*exit_ev = *done_ev = NULL;
+	for (size_t i = 0; i < w->ncc; i++) {
+		const struct w_cc *e = &w->cc[i];
+		if (e->side != C)
+			continue;
+		if (getenv("SN_CC_VERBOSE") && strcmp(e->what, "ack") != 0)
+			printf("  %8.1f ms %s cwnd=%u ssthresh=%u srtt=%u\n", (double)e->t / 1000,
+			       e->what, e->cwnd, e->ssthresh, e->srtt_us);
+		if (strcmp(e->what, "hystart css") == 0 && !*exit_ev)
+			*exit_ev = e;
+		if (strcmp(e->what, "hystart done") == 0 && !*done_ev)
+			*done_ev = e;
+	}
+	return w_stats(w, C).tcp_retrans;
+}
+
+static void hystart_limits_the_slow_start_overshoot(void **state)
+{
+	struct world *w = *state;
+	const struct w_cc *ev, *done;
+	uint64_t plain = deep_queue_run(w, false, &ev, &done);
+	assert_null(ev);
+	assert_int_equal(w_stats(w, C).tcp_hystart_exits, 0);
+	uint64_t plain_first_loss = 0;
+	for (size_t i = 0; i < w->ncc && !plain_first_loss; i++)
+		if (w->cc[i].side == C && strcmp(w->cc[i].what, "fast retransmit") == 0)
+			plain_first_loss = w->cc[i].t;
+	world_free(w);
+	setup(state);
+
+	uint64_t hy = deep_queue_run(w, true, &ev, &done);
+	if (getenv("SN_CC_VERBOSE"))
+		printf("retransmitted: plain %llu, HyStart++ %llu\n", (unsigned long long)plain,
+		       (unsigned long long)hy);
+	assert_int_equal(w_stats(w, C).tcp_hystart_exits, 1);
+	assert_int_equal(w_stats(w, C).tcp_rto_events, 0);
+	/* Out of slow start with the path's 50 KB filled and a few ms of
+	 * queue, far below the 350 KB at which the queue overflows. */
+	assert_non_null(ev);
+	assert_true(ev->cwnd > 50000 && ev->cwnd < 200000);
+	/* Five rounds of CSS later, ssthresh comes from HyStart++, not a loss. */
+	assert_non_null(done);
+	assert_true(done->ssthresh < UINT32_MAX && done->ssthresh == done->cwnd);
+	const struct w_cc *first_loss = NULL;
+	for (size_t i = 0; i < w->ncc && !first_loss; i++)
+		if (w->cc[i].side == C && strcmp(w->cc[i].what, "fast retransmit") == 0)
+			first_loss = &w->cc[i];
+	assert_true(!first_loss || first_loss->t > done->t);
+	assert_true(!first_loss || first_loss->t > plain_first_loss);
+	assert_true(hy * 5 < plain);
+}
+
 /* ---- the API ------------------------------------------------------------------ */
 
 static void tcp_congestion_option(void **state)
@@ -562,6 +641,7 @@ int main(void)
 		T(newreno_repairs_three_holes_one_per_rtt),
 		T(sack_repairs_three_holes_in_one_rtt),
 		T(cubic_follows_rfc9438_curve),
+		T(hystart_limits_the_slow_start_overshoot),
 		T(tcp_congestion_option),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -49,6 +49,11 @@ void tcp_cc_init(struct sn_sock *s)
 	s->dupacks = 0;
 	s->recover = s->snd_una - 1;
 	s->flags &= ~(SN_SF_RECOVERY | SN_SF_REXMT_UNA);
+	s->hs = (struct sn_hystart){
+		.window_end = s->snd_max, .last_min_us = UINT32_MAX, .cur_min_us = UINT32_MAX,
+		.css_base_us = UINT32_MAX,
+		.phase = s->stack->cfg.no_hystart ? SN_HS_DONE : SN_HS_SLOW_START,
+	};
 	memset(s->cc_priv, 0, sizeof(s->cc_priv));
 	s->opt.cc->init(s);
 }
@@ -64,7 +69,63 @@ void tcp_cc_idle_restart(struct sn_sock *s)
 	}
 }
 
-void tcp_cc_ack(struct sn_sock *s, uint32_t acked, uint32_t in_flight)
+#define HS_MIN_RTT_THRESH_US 4000u  /* RFC 9406 4.3 */
+#define HS_MAX_RTT_THRESH_US 16000u
+#define HS_MIN_RTT_DIVISOR 8u
+#define HS_N_RTT_SAMPLE 8u
+#define HS_CSS_GROWTH_DIVISOR 4u
+#define HS_CSS_ROUNDS 5u
+
+/* RFC 9406 4.3, on an ACK of new data in the first slow start: keep the
+ * round's RTTs, move between slow start and CSS. Returns the growth to
+ * apply, given what slow start alone would add. */
+static uint32_t hystart(struct sn_sock *s, uint32_t inc, uint32_t rtt_us)
+{
+	struct sn_hystart *h = &s->hs;
+	if (sn_seq_gt(s->snd_una, h->window_end)) {
+		/* A round has ended. */
+		if (h->phase == SN_HS_CSS) {
+			if (h->cur_min_us < h->css_base_us) {
+				h->phase = SN_HS_SLOW_START; /* the RTT rise was spurious */
+				h->css_base_us = UINT32_MAX;
+				tcp_cc_trace(s, "hystart resume");
+			} else if (++h->css_rounds >= HS_CSS_ROUNDS) {
+				s->ssthresh = s->cwnd;
+				h->phase = SN_HS_DONE;
+				tcp_cc_trace(s, "hystart done");
+				return 0; /* congestion avoidance from the next ACK */
+			}
+		}
+		h->last_min_us = h->cur_min_us;
+		h->cur_min_us = UINT32_MAX;
+		h->samples = 0;
+		h->window_end = s->snd_max;
+	}
+	if (rtt_us) {
+		if (rtt_us < h->cur_min_us)
+			h->cur_min_us = rtt_us;
+		if (h->samples < UINT8_MAX)
+			h->samples++;
+	}
+	if (h->phase == SN_HS_SLOW_START && h->samples >= HS_N_RTT_SAMPLE &&
+	    h->cur_min_us != UINT32_MAX && h->last_min_us != UINT32_MAX) {
+		uint32_t thresh = h->last_min_us / HS_MIN_RTT_DIVISOR;
+		if (thresh < HS_MIN_RTT_THRESH_US)
+			thresh = HS_MIN_RTT_THRESH_US;
+		if (thresh > HS_MAX_RTT_THRESH_US)
+			thresh = HS_MAX_RTT_THRESH_US;
+		if (h->cur_min_us >= h->last_min_us + thresh) {
+			h->phase = SN_HS_CSS;
+			h->css_base_us = h->cur_min_us;
+			h->css_rounds = 0;
+			STAT_INC(s->stack, tcp_hystart_exits);
+			tcp_cc_trace(s, "hystart css");
+		}
+	}
+	return h->phase == SN_HS_CSS ? inc / HS_CSS_GROWTH_DIVISOR : inc;
+}
+
+void tcp_cc_ack(struct sn_sock *s, uint32_t acked, uint32_t in_flight, uint32_t rtt_us)
 {
 	uint32_t mss = tcp_send_mss(s);
 	bool slow_start = s->cwnd < s->ssthresh;
@@ -79,6 +140,10 @@ void tcp_cc_ack(struct sn_sock *s, uint32_t acked, uint32_t in_flight)
 		 * that a delayed ACK for two segments still doubles the window
 		 * each round trip. */
 		uint32_t inc = acked < 2 * mss ? acked : 2 * mss;
+		/* HyStart++ only while ssthresh is still the initial "arbitrarily
+		 * high" (RFC 9406 4.2): after a loss, plain slow start. */
+		if (s->hs.phase != SN_HS_DONE && s->ssthresh == UINT32_MAX)
+			inc = hystart(s, inc, rtt_us);
 		s->cwnd += inc;
 		if (s->cwnd > s->ssthresh)
 			s->cwnd = s->ssthresh > mss ? s->ssthresh : mss;
@@ -95,6 +160,7 @@ void tcp_cc_congestion(struct sn_sock *s, enum sn_cc_event ev)
 	uint32_t t = s->opt.cc->ssthresh(s, ev);
 	s->ssthresh = t > 2 * mss ? t : 2 * mss;
 	s->bytes_acked = 0;
+	s->hs.phase = SN_HS_DONE; /* RFC 9406 4.3: a loss ends HyStart++ */
 }
 
 void tcp_cc_trace(struct sn_sock *s, const char *why)

@@ -43,6 +43,27 @@ struct sn_cc_ops {
 	void (*exit_recovery)(struct sn_sock *s); /* may be NULL */
 };
 
+/*
+ * HyStart++ (RFC 9406), for the first slow start of a connection: when the
+ * smallest RTT of a round (at least 8 samples) exceeds the previous round's
+ * by an eighth (clamped to 4-16 ms), the queue at the bottleneck is
+ * filling; slow start gives way to Conservative Slow Start (a quarter of
+ * the growth) for 5 rounds, and then to congestion avoidance with ssthresh
+ * = cwnd, instead of doubling until the queue overflows. An RTT back below
+ * the level that started CSS means the rise was noise: slow start resumes.
+ * Any loss ends it (ssthresh is then no longer "arbitrarily high").
+ */
+enum { SN_HS_SLOW_START, SN_HS_CSS, SN_HS_DONE };
+struct sn_hystart {
+	uint32_t window_end;    /* the round ends when SND.UNA passes this */
+	uint32_t last_min_us;   /* the previous round's smallest RTT (UINT32_MAX: none) */
+	uint32_t cur_min_us;    /* this round's so far */
+	uint32_t css_base_us;   /* cur_min_us when CSS began */
+	uint8_t samples;        /* RTT samples this round */
+	uint8_t css_rounds;     /* rounds spent in CSS */
+	uint8_t phase;          /* SN_HS_* */
+};
+
 extern const struct sn_cc_ops sn_cc_newreno;
 extern const struct sn_cc_ops sn_cc_cubic;
 
@@ -58,8 +79,9 @@ void tcp_cc_init(struct sn_sock *s);
  * restart from the initial window. */
 void tcp_cc_idle_restart(struct sn_sock *s);
 /* acked new octets arrived outside recovery; in_flight was outstanding
- * before the ACK. Slow start or the algorithm's congestion avoidance. */
-void tcp_cc_ack(struct sn_sock *s, uint32_t acked, uint32_t in_flight);
+ * before the ACK; rtt_us is the RTT sample it gave (0: none). Slow start
+ * (with HyStart++) or the algorithm's congestion avoidance. */
+void tcp_cc_ack(struct sn_sock *s, uint32_t acked, uint32_t in_flight, uint32_t rtt_us);
 /* A congestion event: set ssthresh (once per event). */
 void tcp_cc_congestion(struct sn_sock *s, enum sn_cc_event ev);
 /* Emit an SN_TRACE_CC event with cwnd, ssthresh, srtt and pipe now; the
