@@ -406,6 +406,16 @@ struct sn_trace_seg {
 	uint16_t wnd;          /* as on the wire (unscaled) */
 	uint32_t len;          /* payload bytes */
 	uint16_t mss;          /* MSS option value, 0 if absent */
+	/* The other options, for display. */
+	uint8_t opts;          /* SN_TRACE_OPT_*: which are present */
+	uint8_t wscale;        /* window-scale shift, if SN_TRACE_OPT_WSCALE */
+	uint8_t num_sack;      /* SACK blocks below */
+	uint32_t sack[4][2];   /* [left, right) as on the wire */
+};
+enum {
+	SN_TRACE_OPT_WSCALE = 1u << 0,
+	SN_TRACE_OPT_SACK_OK = 1u << 1,
+	SN_TRACE_OPT_TS = 1u << 2,
 };
 
 struct sn_trace_event {

@@ -316,18 +316,33 @@ static int scenario_abort(struct demo *d)
  * retransmission timer fires one RTO later and resends just the lost segment;
  * the server's ACK then covers all three.
  */
+/* Fill buf with n full segments' worth of text (n * the client's MSS). */
+static size_t full_segments(struct demo *d, uint8_t *buf, size_t cap, unsigned n)
+{
+	struct sn_tcp_info ci;
+	sn_tcp_info(d->conn[CLIENT], &ci);
+	size_t len = (size_t)n * ci.mss;
+	if (len > cap)
+		len = cap;
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)('a' + i % 26);
+	return len;
+}
+
 static int scenario_loss(struct demo *d)
 {
 	open_connection(d);
 
 	static uint8_t data[3 * 1460];
-	for (size_t i = 0; i < sizeof(data); i++)
-		data[i] = (uint8_t)('a' + i % 26);
+	size_t len = full_segments(d, data, sizeof(data), 3);
+	char what[64];
 	/* The link will drop the second frame the client sends from now on. */
 	sn_memlink_drop_nth(d->net.link, CLIENT, 2);
-	note(d, "client application writes %s (three full segments)", "4380 bytes");
+	snprintf(what, sizeof(what), "%zu bytes (three full segments)", len);
+	note(d, "client application writes %s", what);
 	note(d, "the link will lose the client's %s", "second segment");
-	sn_send(d->conn[CLIENT], data, sizeof(data), 0);
+	note(d, "one duplicate ACK is no proof of loss: the %s", "retransmission timer repairs it");
+	sn_send(d->conn[CLIENT], data, len, 0);
 	run(d, d->net.now_us + 2000 * MS);
 
 	struct sn_tcp_info ci;
@@ -346,6 +361,49 @@ static int scenario_loss(struct demo *d)
 	}
 	run_to_end(d);
 	return ci.total_retrans == 1 ? 0 : 1;
+}
+
+/*
+ * Fast retransmit: eight full segments, the second lost. Each later one
+ * draws a duplicate ACK whose SACK block says what the server holds; the
+ * third starts fast retransmit (RFC 5681 3.2, RFC 6675), long before the
+ * retransmission timer would, and one ACK then covers all eight.
+ */
+static int scenario_fast_retransmit(struct demo *d)
+{
+	open_connection(d);
+
+	static uint8_t data[8 * 1460];
+	size_t len = full_segments(d, data, sizeof(data), 8);
+	char what[64];
+	sn_memlink_drop_nth(d->net.link, CLIENT, 2);
+	snprintf(what, sizeof(what), "%zu bytes (eight full segments)", len);
+	note(d, "client application writes %s", what);
+	note(d, "the link will lose the client's %s", "second segment");
+	sn_send(d->conn[CLIENT], data, len, 0);
+	run(d, d->net.now_us + 500 * MS);
+
+	struct sn_tcp_info ci;
+	sn_tcp_info(d->conn[CLIENT], &ci);
+	struct sn_stats st;
+	sn_stats(d->net.stack[CLIENT], &st);
+	char buf[128];
+	snprintf(buf, sizeof(buf),
+	         "%u retransmission, %llu fast recovery, %llu timeouts; cwnd %u, ssthresh %u",
+	         ci.total_retrans, (unsigned long long)st.tcp_fast_recoveries,
+	         (unsigned long long)st.tcp_rto_events, ci.cwnd, ci.ssthresh);
+	note(d, "client: %s", buf);
+	note(d, "client application: %s", "close()");
+	sn_close(d->conn[CLIENT]);
+	d->conn[CLIENT] = NULL;
+	run(d, d->net.now_us + 100 * MS);
+	if (d->conn[SERVER]) {
+		sn_close(d->conn[SERVER]);
+		d->conn[SERVER] = NULL;
+	}
+	run_to_end(d);
+	return ci.total_retrans == 1 && st.tcp_fast_recoveries == 1 && st.tcp_rto_events == 0 ? 0
+	                                                                                       : 1;
 }
 
 static int scenario_backlog_full(struct demo *d)
@@ -381,7 +439,8 @@ static void usage(FILE *f)
 	fprintf(f,
 	        "usage: synack demo [--scenario NAME] [--pcap FILE] [--random-isn] [--relative]\n"
 	        "scenarios: handshake (default), half-close, simultaneous-open,\n"
-	        "           simultaneous-close, refused, abort, backlog-full, loss\n");
+	        "           simultaneous-close, refused, abort, backlog-full, loss,\n"
+	        "           fast-retransmit\n");
 }
 
 static void after_step(struct sn_simnet *n, void *ctx)
@@ -463,6 +522,8 @@ int cmd_demo(int argc, char **argv)
 		rc = scenario_backlog_full(&d);
 	else if (strcmp(scenario, "loss") == 0)
 		rc = scenario_loss(&d);
+	else if (strcmp(scenario, "fast-retransmit") == 0)
+		rc = scenario_fast_retransmit(&d);
 	else {
 		fprintf(stderr, "synack demo: unknown scenario '%s'\n", scenario);
 		usage(stderr);

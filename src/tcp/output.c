@@ -15,6 +15,7 @@
 
 #include "core.h"
 #include "tcp/seq.h"
+#include "trace/seg.h"
 
 #define SN_TCP_DEFAULT_MSS 536 /* RFC 9293 3.7.1, when the peer sends no MSS option */
 
@@ -40,9 +41,10 @@ void tcp_trace_seg(struct sn_stack *st, enum sn_trace_kind kind, const struct sn
 		.sock = s,
 		.seg = {.saddr = saddr, .daddr = daddr, .sport = th->sport, .dport = th->dport,
 		        .seq = th->seq, .ack = th->ack, .flags = th->flags, .wnd = th->wnd,
-		        .len = len, .mss = th->opts.has_mss ? th->opts.mss : 0},
+		        .len = len},
 		.what = what,
 	};
+	sn_trace_seg_opts(&ev.seg, &th->opts);
 	stack_trace(st, &ev);
 }
 

@@ -31,6 +31,7 @@
  * only when a STATE event gives nothing else.
  */
 #include "trace/ladder.h"
+#include "trace/seg.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -674,8 +675,37 @@ static void seg_label(struct sn_ladder *l, const struct sn_trace_seg *s, char *b
 	if (s->flags & SN_TH_ACK)
 		line_add(&ln, " ack=%" PRIu32, ack);
 	line_add(&ln, " len=%" PRIu32 " win=%u", s->len, (unsigned)s->wnd);
-	if (s->mss)
-		line_add(&ln, " <mss %u>", (unsigned)s->mss);
+	/* The options of a SYN, as tcpdump writes them; on other segments
+	 * only SACK blocks (timestamps would be on every line). */
+	if (s->flags & SN_TH_SYN) {
+		const char *sep = " <";
+		if (s->mss) {
+			line_add(&ln, "%smss %u", sep, (unsigned)s->mss);
+			sep = ",";
+		}
+		if (s->opts & SN_TRACE_OPT_SACK_OK) {
+			line_add(&ln, "%ssackOK", sep);
+			sep = ",";
+		}
+		if (s->opts & SN_TRACE_OPT_TS) {
+			line_add(&ln, "%sTS", sep);
+			sep = ",";
+		}
+		if (s->opts & SN_TRACE_OPT_WSCALE) {
+			line_add(&ln, "%sws %u", sep, (unsigned)s->wscale);
+			sep = ",";
+		}
+		if (sep[0] == ',')
+			line_add(&ln, ">");
+	} else if (s->num_sack) {
+		/* Blocks are in the acknowledgment's sequence space. */
+		uint32_t base = (f && f->base_known[1 - d]) ? f->base[1 - d] : 0;
+		line_add(&ln, " <sack");
+		for (unsigned i = 0; i < s->num_sack && i < 4; i++)
+			line_add(&ln, " %" PRIu32 "-%" PRIu32, s->sack[i][0] - base,
+			         s->sack[i][1] - base);
+		line_add(&ln, ">");
+	}
 	snprintf(buf, cap, "%s", ln.s);
 }
 
@@ -1024,6 +1054,24 @@ static void on_timer(struct sn_ladder *l, struct ladder_side *sd, const struct s
 	print_note(l, sd->idx, c, ev->now_us, text);
 }
 
+/* Congestion control's turning points (not every ACK's growth): a note in
+ * the sender's column with the window after the event, in bytes. */
+static void on_cc(struct sn_ladder *l, struct ladder_side *sd, const struct sn_trace_event *ev)
+{
+	char text[REASON_CAP + 64];
+	if (!ev->what || strcmp(ev->what, "ack") == 0 || strcmp(ev->what, "partial ack") == 0)
+		return;
+	struct conn *c = conn_by_sock(sd, ev->sock);
+	flush_arrival(l);
+	settle_marks(l, sd->idx, ev->sock, c && c->has_tuple ? &c->t : NULL, true);
+	if (ev->cc.ssthresh == UINT32_MAX)
+		snprintf(text, sizeof(text), "(%s: cwnd %u)", ev->what, ev->cc.cwnd);
+	else
+		snprintf(text, sizeof(text), "(%s: cwnd %u, ssthresh %u)", ev->what, ev->cc.cwnd,
+		         ev->cc.ssthresh);
+	print_note(l, sd->idx, c, ev->now_us, text);
+}
+
 void sn_ladder_trace(const struct sn_trace_event *ev, void *ctx)
 {
 	struct ladder_side *sd = ctx;
@@ -1050,7 +1098,8 @@ void sn_ladder_trace(const struct sn_trace_event *ev, void *ctx)
 		on_timer(l, sd, ev);
 		break;
 	case SN_TRACE_CC:
-		break; /* a ladder shows segments, not windows */
+		on_cc(l, sd, ev);
+		break;
 	}
 }
 
@@ -1082,7 +1131,7 @@ static bool frame_seg(const void *frame, size_t len, struct sn_trace_seg *s)
 	s->flags = tcp.flags;
 	s->wnd = tcp.wnd;
 	s->len = (uint32_t)tcp.payload_len;
-	s->mss = tcp.opts.has_mss ? tcp.opts.mss : 0;
+	sn_trace_seg_opts(s, &tcp.opts);
 	return true;
 }
 
