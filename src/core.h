@@ -206,6 +206,7 @@ struct sn_sock {
 	uint32_t cwnd, ssthresh;
 	uint32_t bytes_acked;       /* ABC counter in congestion avoidance (RFC 3465) */
 	uint32_t recover, high_rxt, rescue_rxt;
+	uint32_t prr_delivered, prr_out, recover_fs; /* RFC 6937 PRR, during SACK recovery */
 	uint8_t dupacks;            /* duplicate ACKs in a row */
 	struct sn_sackboard *sackb; /* the peer's SACK blocks; allocated at the first */
 	uint64_t cc_priv[SN_CC_PRIV / 8]; /* the algorithm's own state */

@@ -29,11 +29,16 @@
  *     the amount acknowledged, so several losses in one window are repaired
  *     without waiting for the RTO. (The retransmission timer is restarted
  *     by every partial ACK: the "slow but steady" variant of RFC 6582 4.)
- *   SACK (RFC 6675): cwnd = ssthresh, and what may be sent is cwnd minus
- *     pipe, the scoreboard's estimate of what is still in the network.
- *     output.c asks NextSeg for the next octets: lost holes first, then
- *     new data, then holes not yet proven lost, then one "rescue"
- *     retransmission of the tail.
+ *   SACK (RFC 6675): what may be sent is cwnd minus pipe, the
+ *     scoreboard's estimate of what is still in the network; output.c
+ *     asks NextSeg for the next octets: lost holes first, then new data,
+ *     then holes not yet proven lost, then one "rescue" retransmission of
+ *     the tail. cwnd itself follows Proportional Rate Reduction (RFC 6937):
+ *     while pipe is above ssthresh, each ACK lets out ssthresh / RecoverFS
+ *     of what it reports delivered, so the window comes down to ssthresh
+ *     smoothly over one round trip instead of in one step, which would
+ *     stop sending for half a round trip and then burst; once pipe is
+ *     below ssthresh, slow start's pace (PRR-SSRB) brings it back up.
  *
  * Either ends when SND.UNA passes recover, the highest octet sent when it
  * began. After a timeout, recover is set to SND.MAX too, so the duplicate
@@ -70,6 +75,39 @@ static bool sack_update(struct sn_sock *s, const struct sn_tcp *th)
 	return news;
 }
 
+/*
+ * RFC 6937 3, on every ACK of a SACK recovery: delivered octets (SND.UNA's
+ * advance plus newly SACKed ones) earn sending; cwnd = pipe + sndcnt.
+ */
+static void prr_ack(struct sn_sock *s, int64_t delivered)
+{
+	uint32_t mss = tcp_send_mss(s);
+	if (delivered < 0)
+		delivered = 0; /* a reneging receiver: nothing was delivered */
+	s->prr_delivered += (uint32_t)delivered;
+	uint32_t pipe = sn_sack_pipe(s->sackb, s->snd_una, s->snd_max, s->high_rxt, mss);
+	int64_t sndcnt;
+	if (pipe > s->ssthresh) {
+		/* Proportional: sndcnt = CEIL(prr_delivered * ssthresh / RecoverFS) - prr_out. */
+		uint64_t fs = s->recover_fs ? s->recover_fs : 1;
+		int64_t allowed = (int64_t)(((uint64_t)s->prr_delivered * s->ssthresh + fs - 1) / fs);
+		sndcnt = allowed - (int64_t)s->prr_out;
+	} else {
+		/* PRR-SSRB: catch up towards ssthresh, at most what was
+		 * delivered (and not yet matched by sending) plus one SMSS. */
+		int64_t limit = (int64_t)s->prr_delivered - (int64_t)s->prr_out;
+		if (limit < delivered)
+			limit = delivered;
+		limit += mss;
+		sndcnt = (int64_t)s->ssthresh - (int64_t)pipe;
+		if (sndcnt > limit)
+			sndcnt = limit;
+	}
+	if (sndcnt < 0)
+		sndcnt = 0;
+	s->cwnd = pipe + (uint32_t)sndcnt;
+}
+
 static void enter_recovery(struct sn_sock *s)
 {
 	struct sn_stack *st = s->stack;
@@ -81,9 +119,12 @@ static void enter_recovery(struct sn_sock *s)
 	s->rescue_rxt = s->snd_una;
 	s->flags |= SN_SF_RECOVERY | SN_SF_REXMT_UNA;
 	if (s->sackb && s->sackb->n > 0) {
-		/* RFC 6675 5 (4.2): cwnd = ssthresh; pipe does the rest. */
+		/* RFC 6675 5 with PRR (RFC 6937) in place of its cwnd = ssthresh;
+		 * the caller counts this ACK's delivery (prr_ack). */
 		s->flags |= SN_SF_SACK_RECOVERY;
-		s->cwnd = s->ssthresh;
+		s->prr_delivered = 0;
+		s->prr_out = 0;
+		s->recover_fs = s->snd_max - s->snd_una;
 	} else {
 		/* RFC 5681 3.2 step 4: the three duplicates are three segments
 		 * that left the network. */
@@ -118,9 +159,13 @@ void tcp_loss_ack(struct sn_sock *s, const struct sn_tcp *th, size_t len, uint32
 	uint32_t cwnd0 = s->cwnd, ssthresh0 = s->ssthresh;
 	const char *why = "ack";
 
+	uint32_t sacked0 = s->sackb ? s->sackb->sacked : 0;
 	bool sack_news = sack_update(s, th);
 	if (acked > 0 && s->sackb)
 		sn_sack_trim(s->sackb, s->snd_una);
+	/* RFC 6937 DeliveredData: what SND.UNA passed plus what is newly
+	 * SACKed (SACKed octets SND.UNA passed are counted once). */
+	int64_t delivered = (int64_t)acked + (s->sackb ? (int64_t)s->sackb->sacked - sacked0 : 0);
 
 	/* RFC 5681 2: a duplicate ACK acknowledges nothing new, carries no
 	 * data, SYN or FIN, arrives while data is outstanding, and leaves the
@@ -141,7 +186,9 @@ void tcp_loss_ack(struct sn_sock *s, const struct sn_tcp *th, size_t len, uint32
 			if (sn_seq_geq(s->snd_una, s->recover)) {
 				exit_recovery(s);
 				why = "recovered";
-			} else if (!(s->flags & SN_SF_SACK_RECOVERY)) {
+			} else if (s->flags & SN_SF_SACK_RECOVERY) {
+				prr_ack(s, delivered);
+			} else {
 				/* RFC 6582 3.2 step 5: a partial ACK. The segment
 				 * at the new SND.UNA is lost as well. */
 				s->flags |= SN_SF_REXMT_UNA;
@@ -165,19 +212,24 @@ void tcp_loss_ack(struct sn_sock *s, const struct sn_tcp *th, size_t len, uint32
 		if (s->dupacks < UINT8_MAX)
 			s->dupacks++;
 		if (s->flags & SN_SF_RECOVERY) {
-			if (!(s->flags & SN_SF_SACK_RECOVERY))
+			if (s->flags & SN_SF_SACK_RECOVERY)
+				prr_ack(s, delivered);
+			else
 				s->cwnd += mss; /* RFC 5681 3.2 step 5: inflate */
 			tcb_want_output(s);
 		} else if (sn_seq_gt(s->snd_una, s->recover) &&
 		           (s->dupacks >= SN_SACK_DUPTHRESH ||
 		            (s->sackb && sn_sack_is_lost(s->sackb, s->snd_una, mss)))) {
 			enter_recovery(s);
+			if (s->flags & SN_SF_SACK_RECOVERY)
+				prr_ack(s, delivered);
 			why = "fast retransmit";
 		} else if (s->dupacks < SN_SACK_DUPTHRESH) {
 			tcb_want_output(s); /* limited transmit, RFC 3042 */
 		}
 	} else if (sack_news && (s->flags & SN_SF_SACK_RECOVERY)) {
-		tcb_want_output(s); /* pipe shrank */
+		prr_ack(s, delivered); /* pipe shrank */
+		tcb_want_output(s);
 	}
 
 	if (acked > 0 || s->cwnd != cwnd0 || s->ssthresh != ssthresh0)

@@ -421,6 +421,8 @@ static bool send_seg(struct sn_sock *s, uint32_t seq, uint32_t len, bool fin,
 		}
 		if (s->snd_una == s->snd_max)
 			s->progress_us = st->now_us; /* the clock of TCP_USER_TIMEOUT starts */
+		if (s->flags & SN_SF_SACK_RECOVERY)
+			s->prr_out += len + (fin ? 1 : 0); /* RFC 6937 */
 		uint32_t end = seq + len + (fin ? 1 : 0);
 		if (sn_seq_gt(end, s->snd_max))
 			s->snd_max = end;

@@ -11,7 +11,8 @@
  *   - limited transmit (RFC 3042);
  *   - NewReno repairing several losses in one window without a timeout
  *     (RFC 6582), one per round trip; SACK repairing three holes in about
- *     one round trip (RFC 6675);
+ *     one round trip (RFC 6675); Proportional Rate Reduction (RFC 6937)
+ *     spreading what recovery sends over its round trip;
  *   - CUBIC's window following W(t) = C (t - K)^3 + W_max (RFC 9438);
  *   - HyStart++ leaving slow start early on a deep queue (RFC 9406);
  *   - TCP_CONGESTION and sn_tcp_info.
@@ -443,6 +444,74 @@ static void sack_repairs_three_holes_in_one_rtt(void **state)
 	assert_int_equal(w_stats(*state, C).tcp_sack_rescue, 0);
 }
 
+/* ---- PRR ----------------------------------------------------------------------- */
+
+/*
+ * RFC 6937: during SACK recovery each ACK lets out ssthresh / RecoverFS of
+ * what it reports delivered (0.7 for CUBIC), from the first ACKs on,
+ * instead of nothing until pipe has fallen to ssthresh and then a segment
+ * per ACK. A 10 Mbit/s link (ACKs 1.2 ms apart) with no queue limit; the
+ * first segment of a window is lost and the application has more to send.
+ */
+static void prr_spreads_sending_over_recovery(void **state)
+{
+	struct world *w = *state;
+	struct sn_sock *c, *s;
+	connect_pair(w, 10000, &c, &s);
+	struct sn_link_impair imp = {.delay_us = 10000, .rate_bps = 10000000};
+	sn_memlink_set_impair(w->net.link, C, &imp);
+	uint64_t sent = 0;
+	pump(w, c, s, w->net.now_us + 200000, 30 * MSS, &sent);
+	assert_int_equal(info_of(c).bytes_in_flight, 0);
+	size_t mark = w->nsegs;
+	sn_memlink_drop_nth(w->net.link, C, 1);
+	pump(w, c, s, w->net.now_us + 400000, sent + 200 * MSS, &sent);
+	assert_int_equal(w_stats(w, C).tcp_fast_recoveries, 1);
+	assert_int_equal(w_stats(w, C).tcp_rto_events, 0);
+
+	const struct w_cc *fr = NULL, *rec = NULL;
+	for (size_t i = 0; i < w->ncc; i++) {
+		if (w->cc[i].side != C)
+			continue;
+		if (!fr && strcmp(w->cc[i].what, "fast retransmit") == 0)
+			fr = &w->cc[i];
+		if (fr && !rec && strcmp(w->cc[i].what, "recovered") == 0)
+			rec = &w->cc[i];
+	}
+	assert_non_null(fr);
+	assert_non_null(rec);
+	static uint64_t t[512];
+	static uint32_t seq[512];
+	size_t n = data_segs(w, mark, t, seq, 512);
+	/* Before the retransmission: the window the loss was in (RecoverFS,
+	 * with the segments limited transmit added). */
+	size_t i = 0, window = 0;
+	uint32_t first = seq[0], top = 0;
+	while (i < n && !(window > 0 && seq[i] == first)) {
+		window++;
+		top = seq[i] > top ? seq[i] : top;
+		i++;
+	}
+	assert_true(i < n);
+	uint64_t t_rexmt = t[i++];
+	size_t fresh = 0;
+	uint64_t t_first_new = 0;
+	for (; i < n && t[i] < rec->t; i++) {
+		if (seq[i] > top) {
+			fresh++;
+			if (!t_first_new)
+				t_first_new = t[i];
+		}
+	}
+	double ratio = (double)fresh / (double)window;
+	if (getenv("SN_CC_VERBOSE"))
+		printf("PRR: window %zu, sent %zu new in recovery (%.2f), first after %.1f ms\n",
+		       window, fresh, ratio, (double)(t_first_new - t_rexmt) / 1000);
+	assert_true(ratio > 0.55 && ratio < 0.85);
+	/* Sending resumes within a few ACKs of the fast retransmit. */
+	assert_true(t_first_new > 0 && t_first_new - t_rexmt <= 4 * 1200 + 500);
+}
+
 /* ---- CUBIC ------------------------------------------------------------------- */
 
 /*
@@ -640,6 +709,7 @@ int main(void)
 		T(limited_transmit_sends_on_first_two_dupacks),
 		T(newreno_repairs_three_holes_one_per_rtt),
 		T(sack_repairs_three_holes_in_one_rtt),
+		T(prr_spreads_sending_over_recovery),
 		T(cubic_follows_rfc9438_curve),
 		T(hystart_limits_the_slow_start_overshoot),
 		T(tcp_congestion_option),
