@@ -165,7 +165,20 @@ static int configure_host(const char *ifname, struct in_addr addr, int prefix)
 		return -ENAMETOOLONG;
 	}
 	memcpy(ifr.ifr_name, ifname, strlen(ifname));
+	/* Up first, then the address: whoever waits for the address to
+	 * appear (a script about to connect) then finds a usable route, not
+	 * an address on a device that is still down (ENETUNREACH). */
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) {
+		e = -errno;
+		goto out;
+	}
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0) {
+		e = -errno;
+		goto out;
+	}
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+	memset(&ifr.ifr_addr, 0, sizeof(ifr.ifr_addr));
 	sin->sin_family = AF_INET;
 	sin->sin_addr = addr;
 	if (ioctl(fd, SIOCSIFADDR, &ifr) < 0 && errno != EEXIST) {
@@ -173,16 +186,7 @@ static int configure_host(const char *ifname, struct in_addr addr, int prefix)
 		goto out;
 	}
 	sin->sin_addr.s_addr = htonl(prefix ? ~0u << (32 - prefix) : 0);
-	if (ioctl(fd, SIOCSIFNETMASK, &ifr) < 0) {
-		e = -errno;
-		goto out;
-	}
-	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) {
-		e = -errno;
-		goto out;
-	}
-	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+	if (ioctl(fd, SIOCSIFNETMASK, &ifr) < 0)
 		e = -errno;
 out:
 	close(fd);

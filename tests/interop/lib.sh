@@ -45,12 +45,14 @@ enter_lab() {
 
 # synack_bg ARGS... : start synack in the background; its pid in SYNACK_PID,
 # its stderr in $TMP/synack.err. Waits (bounded) until the kernel side of sn0
-# has its address, i.e. synack is up.
+# is up with its address and route, i.e. synack is up. (Checking the address
+# alone raced with the device coming up: nc then failed with ENETUNREACH.)
 synack_bg() {
 	"$SYNACK" "$@" 2>"$TMP/synack.err" &
 	SYNACK_PID=$!
 	i=0
-	until ip -4 addr show dev sn0 2>/dev/null | grep -q "$PEER/"; do
+	until ip -4 addr show dev sn0 up 2>/dev/null | grep -q "$PEER/" &&
+		ip -4 route show dev sn0 2>/dev/null | grep -q .; do
 		i=$((i + 1))
 		if [ $i -gt 50 ] || ! kill -0 $SYNACK_PID 2>/dev/null; then
 			cat "$TMP/synack.err"

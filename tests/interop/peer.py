@@ -102,6 +102,10 @@ def echo(addr, port):
 def halfclose(addr, port, msg):
     c = socket.create_connection((addr, int(port)), timeout=10)
     c.settimeout(TIMEOUT)
+    # Corked, the request and the FIN leave in one segment, so the FIN
+    # reaches synack before its echo of the request can leave; uncorked,
+    # the FIN may follow a moment later and the echo overtake it.
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
     c.sendall(msg.encode())
     c.shutdown(socket.SHUT_WR)
     got = b""
