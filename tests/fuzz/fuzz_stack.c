@@ -288,6 +288,11 @@ static void check_sock(const struct handle *h)
 		CHECK(ti.bytes_in_flight <= ti.snd_buf_used + 2);
 		CHECK((int32_t)(ti.snd_nxt - ti.snd_una) >= 0);
 		CHECK(ti.mss >= 1 && ti.mss <= 1460);
+		/* The scoreboard holds only octets in flight; a window of
+		 * nothing would stall the connection for good. */
+		CHECK(ti.sacked <= ti.bytes_in_flight);
+		CHECK(ti.cwnd >= 1 && ti.ssthresh >= 1);
+		CHECK(!ti.in_recovery || ti.bytes_in_flight > 0);
 	}
 }
 
@@ -353,8 +358,15 @@ static size_t put_options(struct input *in, struct sn_tcp *th, uint8_t *raw, siz
 		}
 		th->opts.num_sack = (uint8_t)((sel >> 4) % 4);
 		for (int i = 0; i < th->opts.num_sack; i++) {
-			th->opts.sack[i].left = u32(in);
-			th->opts.sack[i].right = u32(in);
+			/* Mostly blocks just above the ACK, where a sender's
+			 * scoreboard takes them (octets it has sent); else any. */
+			if (u8(in) & 3) {
+				th->opts.sack[i].left = th->ack + u16(in);
+				th->opts.sack[i].right = th->opts.sack[i].left + u16(in) % 8192;
+			} else {
+				th->opts.sack[i].left = u32(in);
+				th->opts.sack[i].right = u32(in);
+			}
 		}
 		return 0;
 	}
