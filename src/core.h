@@ -201,14 +201,12 @@ struct sn_sock {
 	/* Congestion control (tcp/cc/) and loss recovery (loss.c), in bytes.
 	 * recover is RFC 6582's "recover" and RFC 6675's RecoveryPoint: the
 	 * highest octet sent when recovery began; no new recovery starts
-	 * before SND.UNA passes it. high_rxt is the end of what recovery has
-	 * sent again (HighRxt), rescue_rxt RFC 6675's RescueRxt. */
+	 * before SND.UNA passes it. */
 	uint32_t cwnd, ssthresh;
 	uint32_t bytes_acked;       /* ABC counter in congestion avoidance (RFC 3465) */
-	uint32_t recover, high_rxt, rescue_rxt;
-	uint32_t prr_delivered, prr_out, recover_fs; /* RFC 6937 PRR, during SACK recovery */
+	uint32_t recover;
 	uint8_t dupacks;            /* duplicate ACKs in a row */
-	struct sn_sackboard *sackb; /* the peer's SACK blocks; allocated at the first */
+	struct sn_sack_state *sack; /* allocated at the peer's first SACK block */
 	uint64_t cc_priv[SN_CC_PRIV / 8]; /* the algorithm's own state */
 	struct sn_hystart hs;       /* HyStart++ in the first slow start (cc/cc.c) */
 
@@ -233,6 +231,18 @@ struct sn_sock {
 	struct sn_sock *parent;
 	struct sn_list child_link;
 	struct sn_list sock_link;   /* stack->socks: every socket, for teardown */
+};
+
+/*
+ * The sender's SACK state (loss.c): the scoreboard and what SACK-based
+ * recovery keeps besides. Allocated when the peer's first SACK block
+ * arrives, so a connection that never sees one pays 8 bytes for it.
+ */
+struct sn_sack_state {
+	struct sn_sackboard board;
+	uint32_t high_rxt;      /* RFC 6675 HighRxt: the end of what recovery resent */
+	uint32_t rescue_rxt;    /* RFC 6675 RescueRxt */
+	uint32_t prr_delivered, prr_out, recover_fs; /* RFC 6937 */
 };
 
 /*

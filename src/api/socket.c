@@ -645,6 +645,6 @@ int sn_tcp_info(const struct sn_sock *s, struct sn_tcp_info *info)
 	info->ssthresh = s->ssthresh;
 	snprintf(info->congestion, sizeof(info->congestion), "%s", s->opt.cc->name);
 	info->in_recovery = (s->flags & SN_SF_RECOVERY) != 0;
-	info->sacked = s->sackb ? s->sackb->sacked : 0;
+	info->sacked = s->sack ? s->sack->board.sacked : 0;
 	return 0;
 }

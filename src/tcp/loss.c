@@ -63,14 +63,14 @@ static bool sack_update(struct sn_sock *s, const struct sn_tcp *th)
 	if (!sack_on(s) || th->opts.num_sack == 0)
 		return false;
 	STAT_ADD(st, tcp_sack_blocks_rcvd, th->opts.num_sack);
-	if (!s->sackb) {
-		s->sackb = calloc(1, sizeof(*s->sackb));
-		if (!s->sackb)
+	if (!s->sack) {
+		s->sack = calloc(1, sizeof(*s->sack));
+		if (!s->sack)
 			return false; /* recovery then works as without SACK */
 	}
 	bool news = false;
 	for (unsigned i = 0; i < th->opts.num_sack; i++)
-		news |= sn_sack_add(s->sackb, th->opts.sack[i].left, th->opts.sack[i].right,
+		news |= sn_sack_add(&s->sack->board, th->opts.sack[i].left, th->opts.sack[i].right,
 		                    s->snd_una, s->snd_max);
 	return news;
 }
@@ -84,18 +84,18 @@ static void prr_ack(struct sn_sock *s, int64_t delivered)
 	uint32_t mss = tcp_send_mss(s);
 	if (delivered < 0)
 		delivered = 0; /* a reneging receiver: nothing was delivered */
-	s->prr_delivered += (uint32_t)delivered;
-	uint32_t pipe = sn_sack_pipe(s->sackb, s->snd_una, s->snd_max, s->high_rxt, mss);
+	s->sack->prr_delivered += (uint32_t)delivered;
+	uint32_t pipe = sn_sack_pipe(&s->sack->board, s->snd_una, s->snd_max, s->sack->high_rxt, mss);
 	int64_t sndcnt;
 	if (pipe > s->ssthresh) {
 		/* Proportional: sndcnt = CEIL(prr_delivered * ssthresh / RecoverFS) - prr_out. */
-		uint64_t fs = s->recover_fs ? s->recover_fs : 1;
-		int64_t allowed = (int64_t)(((uint64_t)s->prr_delivered * s->ssthresh + fs - 1) / fs);
-		sndcnt = allowed - (int64_t)s->prr_out;
+		uint64_t fs = s->sack->recover_fs ? s->sack->recover_fs : 1;
+		int64_t allowed = (int64_t)(((uint64_t)s->sack->prr_delivered * s->ssthresh + fs - 1) / fs);
+		sndcnt = allowed - (int64_t)s->sack->prr_out;
 	} else {
 		/* PRR-SSRB: catch up towards ssthresh, at most what was
 		 * delivered (and not yet matched by sending) plus one SMSS. */
-		int64_t limit = (int64_t)s->prr_delivered - (int64_t)s->prr_out;
+		int64_t limit = (int64_t)s->sack->prr_delivered - (int64_t)s->sack->prr_out;
 		if (limit < delivered)
 			limit = delivered;
 		limit += mss;
@@ -115,16 +115,16 @@ static void enter_recovery(struct sn_sock *s)
 	STAT_INC(st, tcp_fast_recoveries);
 	tcp_cc_congestion(s, SN_CC_FAST_RETRANSMIT);
 	s->recover = s->snd_max;
-	s->high_rxt = s->snd_una;
-	s->rescue_rxt = s->snd_una;
 	s->flags |= SN_SF_RECOVERY | SN_SF_REXMT_UNA;
-	if (s->sackb && s->sackb->n > 0) {
+	if (s->sack && s->sack->board.n > 0) {
 		/* RFC 6675 5 with PRR (RFC 6937) in place of its cwnd = ssthresh;
 		 * the caller counts this ACK's delivery (prr_ack). */
 		s->flags |= SN_SF_SACK_RECOVERY;
-		s->prr_delivered = 0;
-		s->prr_out = 0;
-		s->recover_fs = s->snd_max - s->snd_una;
+		s->sack->high_rxt = s->snd_una;
+		s->sack->rescue_rxt = s->snd_una;
+		s->sack->prr_delivered = 0;
+		s->sack->prr_out = 0;
+		s->sack->recover_fs = s->snd_max - s->snd_una;
 	} else {
 		/* RFC 5681 3.2 step 4: the three duplicates are three segments
 		 * that left the network. */
@@ -159,13 +159,13 @@ void tcp_loss_ack(struct sn_sock *s, const struct sn_tcp *th, size_t len, uint32
 	uint32_t cwnd0 = s->cwnd, ssthresh0 = s->ssthresh;
 	const char *why = "ack";
 
-	uint32_t sacked0 = s->sackb ? s->sackb->sacked : 0;
+	uint32_t sacked0 = s->sack ? s->sack->board.sacked : 0;
 	bool sack_news = sack_update(s, th);
-	if (acked > 0 && s->sackb)
-		sn_sack_trim(s->sackb, s->snd_una);
+	if (acked > 0 && s->sack)
+		sn_sack_trim(&s->sack->board, s->snd_una);
 	/* RFC 6937 DeliveredData: what SND.UNA passed plus what is newly
 	 * SACKed (SACKed octets SND.UNA passed are counted once). */
-	int64_t delivered = (int64_t)acked + (s->sackb ? (int64_t)s->sackb->sacked - sacked0 : 0);
+	int64_t delivered = (int64_t)acked + (s->sack ? (int64_t)s->sack->board.sacked - sacked0 : 0);
 
 	/* RFC 5681 2: a duplicate ACK acknowledges nothing new, carries no
 	 * data, SYN or FIN, arrives while data is outstanding, and leaves the
@@ -219,7 +219,7 @@ void tcp_loss_ack(struct sn_sock *s, const struct sn_tcp *th, size_t len, uint32
 			tcb_want_output(s);
 		} else if (sn_seq_gt(s->snd_una, s->recover) &&
 		           (s->dupacks >= SN_SACK_DUPTHRESH ||
-		            (s->sackb && sn_sack_is_lost(s->sackb, s->snd_una, mss)))) {
+		            (s->sack && sn_sack_is_lost(&s->sack->board, s->snd_una, mss)))) {
 			enter_recovery(s);
 			if (s->flags & SN_SF_SACK_RECOVERY)
 				prr_ack(s, delivered);
@@ -249,20 +249,21 @@ void tcp_loss_rto(struct sn_sock *s)
 	s->dupacks = 0;
 	s->flags &= ~(SN_SF_RECOVERY | SN_SF_SACK_RECOVERY | SN_SF_REXMT_UNA);
 	s->recover = s->snd_max;
-	s->high_rxt = s->snd_una;
+	if (s->sack)
+		s->sack->high_rxt = s->snd_una;
 	/* RFC 2018 8: a receiver may discard what it SACKed (renege). We keep
 	 * believing it for one timeout, so the go-back skips what the peer
 	 * holds; a second timeout in a row means the peer may not hold it,
 	 * and the scoreboard is forgotten. */
-	if (s->rexmt_count >= 1 && s->sackb) {
-		s->sackb->n = 0;
-		s->sackb->sacked = 0;
+	if (s->rexmt_count >= 1 && s->sack) {
+		s->sack->board.n = 0;
+		s->sack->board.sacked = 0;
 	}
 	tcp_cc_trace(s, "rto");
 }
 
 void tcp_loss_free(struct sn_sock *s)
 {
-	free(s->sackb);
-	s->sackb = NULL;
+	free(s->sack);
+	s->sack = NULL;
 }

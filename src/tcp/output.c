@@ -422,7 +422,7 @@ static bool send_seg(struct sn_sock *s, uint32_t seq, uint32_t len, bool fin,
 		if (s->snd_una == s->snd_max)
 			s->progress_us = st->now_us; /* the clock of TCP_USER_TIMEOUT starts */
 		if (s->flags & SN_SF_SACK_RECOVERY)
-			s->prr_out += len + (fin ? 1 : 0); /* RFC 6937 */
+			s->sack->prr_out += len + (fin ? 1 : 0); /* RFC 6937 */
 		uint32_t end = seq + len + (fin ? 1 : 0);
 		if (sn_seq_gt(end, s->snd_max))
 			s->snd_max = end;
@@ -469,30 +469,30 @@ static uint32_t resend(struct sn_sock *s, uint32_t seq, uint32_t span, uint32_t 
  */
 static void sack_recovery_output(struct sn_sock *s, uint32_t mss, bool allow_new)
 {
-	struct sn_sackboard *b = s->sackb;
+	struct sn_sackboard *b = &s->sack->board;
 	for (;;) {
-		uint32_t pipe = sn_sack_pipe(b, s->snd_una, s->snd_max, s->high_rxt, mss);
+		uint32_t pipe = sn_sack_pipe(b, s->snd_una, s->snd_max, s->sack->high_rxt, mss);
 		if (pipe + mss > s->cwnd)
 			break;
 		uint32_t seq, span, sent;
-		if (sn_sack_next_hole(b, s->snd_una, s->high_rxt, mss, true, &seq, &span)) {
+		if (sn_sack_next_hole(b, s->snd_una, s->sack->high_rxt, mss, true, &seq, &span)) {
 			sent = resend(s, seq, span, mss);
-			s->high_rxt = seq + sent;
+			s->sack->high_rxt = seq + sent;
 		} else if (allow_new && s->snd_nxt == s->snd_max &&
 		           sn_ring_used(&s->snd_buf) > s->snd_max - s->snd_buf_seq &&
 		           sn_seq_gt(s->snd_una + s->snd_wnd, s->snd_max)) {
 			return; /* rule 2: new data goes by the ordinary path, within pipe */
-		} else if (sn_sack_next_hole(b, s->snd_una, s->high_rxt, mss, false, &seq, &span)) {
+		} else if (sn_sack_next_hole(b, s->snd_una, s->sack->high_rxt, mss, false, &seq, &span)) {
 			sent = resend(s, seq, span, mss);
-			s->high_rxt = seq + sent;
-		} else if (sn_seq_gt(s->snd_una, s->rescue_rxt) &&
+			s->sack->high_rxt = seq + sent;
+		} else if (sn_seq_gt(s->snd_una, s->sack->rescue_rxt) &&
 		           sn_seq_gt(s->snd_max, sn_sack_high(b, s->snd_una))) {
 			/* Rule 4: the highest unSACKed octets are at the top. */
 			span = s->snd_max - sn_sack_high(b, s->snd_una);
 			if (span > mss)
 				span = mss;
 			sent = resend(s, s->snd_max - span, span, mss);
-			s->rescue_rxt = s->recover;
+			s->sack->rescue_rxt = s->recover;
 			STAT_INC(s->stack, tcp_sack_rescue);
 		} else {
 			break;
@@ -514,7 +514,7 @@ static uint32_t cwnd_allowance(const struct sn_sock *s, uint32_t mss)
 	uint32_t flight = s->snd_nxt - s->snd_una;
 	uint32_t limit = s->cwnd;
 	if (s->flags & SN_SF_SACK_RECOVERY)
-		flight = sn_sack_pipe(s->sackb, s->snd_una, s->snd_max, s->high_rxt, mss);
+		flight = sn_sack_pipe(&s->sack->board, s->snd_una, s->snd_max, s->sack->high_rxt, mss);
 	else if (!(s->flags & SN_SF_RECOVERY) && s->dupacks > 0 && s->dupacks < SN_SACK_DUPTHRESH &&
 	         s->snd_nxt == s->snd_max)
 		limit += s->dupacks * mss;
@@ -565,12 +565,12 @@ void tcp_output(struct sn_sock *s)
 	if (s->flags & SN_SF_REXMT_UNA) {
 		s->flags &= ~SN_SF_REXMT_UNA;
 		uint32_t span = s->snd_max - s->snd_una;
-		if (s->sackb)
-			span = sn_sack_next_start(s->sackb, s->snd_una, s->snd_max) - s->snd_una;
+		if (s->sack)
+			span = sn_sack_next_start(&s->sack->board, s->snd_una, s->snd_max) - s->snd_una;
 		uint32_t sent = span ? resend(s, s->snd_una, span, full_mss) : 0;
 		if (sent && (s->flags & SN_SF_SACK_RECOVERY)) {
-			s->high_rxt = sn_seq_max(s->high_rxt, s->snd_una + sent);
-			s->rescue_rxt = s->snd_una + sent;
+			s->sack->high_rxt = sn_seq_max(s->sack->high_rxt, s->snd_una + sent);
+			s->sack->rescue_rxt = s->snd_una + sent;
 		}
 	}
 	if (s->flags & SN_SF_SACK_RECOVERY)
@@ -590,17 +590,17 @@ void tcp_output(struct sn_sock *s)
 		unsigned nsack;
 		uint32_t mss = seg_opts(s, &opts, full_mss, &nsack);
 		bool recovering = sn_seq_lt(s->snd_nxt, s->snd_max);
-		if (recovering && s->sackb) {
+		if (recovering && s->sack) {
 			uint32_t end;
-			while (sn_seq_lt(s->snd_nxt, s->snd_max) && sn_sack_has(s->sackb, s->snd_nxt, &end))
+			while (sn_seq_lt(s->snd_nxt, s->snd_max) && sn_sack_has(&s->sack->board, s->snd_nxt, &end))
 				s->snd_nxt = sn_seq_min(end, s->snd_max);
 			recovering = sn_seq_lt(s->snd_nxt, s->snd_max);
 		}
 		uint32_t used = sn_ring_used(&s->snd_buf);
 		uint32_t off = s->snd_nxt - s->snd_buf_seq;
 		uint32_t avail = sn_seq_lt(s->snd_nxt, s->snd_buf_seq) ? 0 : (off < used ? used - off : 0);
-		if (recovering && s->sackb) {
-			uint32_t next = sn_sack_next_start(s->sackb, s->snd_nxt, s->snd_max);
+		if (recovering && s->sack) {
+			uint32_t next = sn_sack_next_start(&s->sack->board, s->snd_nxt, s->snd_max);
 			if (next - s->snd_nxt < avail)
 				avail = next - s->snd_nxt;
 		}

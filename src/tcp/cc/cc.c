@@ -169,8 +169,9 @@ void tcp_cc_trace(struct sn_sock *s, const char *why)
 	if (!st->trace_fn)
 		return;
 	uint32_t pipe = tcp_flight_size(s);
-	if ((s->flags & SN_SF_RECOVERY) && s->sackb)
-		pipe = sn_sack_pipe(s->sackb, s->snd_una, s->snd_max, s->high_rxt, tcp_send_mss(s));
+	if (s->flags & SN_SF_SACK_RECOVERY)
+		pipe = sn_sack_pipe(&s->sack->board, s->snd_una, s->snd_max, s->sack->high_rxt,
+		                    tcp_send_mss(s));
 	struct sn_trace_event ev = {
 		.kind = SN_TRACE_CC, .now_us = st->now_us, .sock = s, .what = why,
 		.seg = {.saddr = s->t.laddr, .daddr = s->t.raddr, .sport = s->t.lport,

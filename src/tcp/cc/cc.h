@@ -28,7 +28,7 @@
 
 struct sn_sock;
 
-#define SN_CC_PRIV 40 /* bytes of per-connection state an algorithm may use */
+#define SN_CC_PRIV 24 /* bytes of per-connection state an algorithm may use */
 
 enum sn_cc_event {
 	SN_CC_FAST_RETRANSMIT, /* three duplicate ACKs, or SACK says a loss */

@@ -29,10 +29,13 @@
 
 struct cubic {
 	uint64_t epoch_us;  /* start of the current epoch, 0 = none */
-	double w_max;       /* segments: cwnd at the last congestion event */
-	double k;           /* seconds: when W_cubic returns to w_max */
-	double w_est;       /* segments: the Reno-friendly estimate (4.3) */
-	double cwnd_prior;  /* segments: cwnd just before the last reduction */
+	/* Stored as float, computed in double: seven significant digits are
+	 * plenty for windows in segments and K in seconds, and keep the
+	 * state in 24 bytes of every connection. */
+	float w_max;        /* segments: cwnd at the last congestion event */
+	float k;            /* seconds: when W_cubic returns to w_max */
+	float w_est;        /* segments: the Reno-friendly estimate (4.3) */
+	float cwnd_prior;   /* segments: cwnd just before the last reduction */
 };
 _Static_assert(sizeof(struct cubic) <= SN_CC_PRIV, "cubic state does not fit");
 
@@ -70,12 +73,12 @@ static void cubic_cong_avoid(struct sn_sock *s, uint32_t acked)
 		 * curve starts flat at the current window. */
 		c->epoch_us = now;
 		if (c->w_max < cwnd) {
-			c->w_max = cwnd;
+			c->w_max = (float)cwnd;
 			c->k = 0;
 		} else {
-			c->k = cbrt((c->w_max - cwnd) / CUBIC_C);
+			c->k = (float)cbrt((c->w_max - cwnd) / CUBIC_C);
 		}
-		c->w_est = cwnd;
+		c->w_est = (float)cwnd;
 	}
 	double t = (double)(now - c->epoch_us) / 1e6;
 	double rtt = (double)s->rtt.srtt_us / 1e6;
@@ -84,7 +87,7 @@ static void cubic_cong_avoid(struct sn_sock *s, uint32_t acked)
 	/* 4.3: the Reno-friendly region. alpha_cubic = 3 (1 - beta) / (1 + beta)
 	 * until W_est reaches the window before the reduction, then 1. */
 	double alpha = c->w_est >= c->cwnd_prior ? 1.0 : 3.0 * (1 - CUBIC_BETA) / (1 + CUBIC_BETA);
-	c->w_est += alpha * segs_acked / cwnd;
+	c->w_est = (float)(c->w_est + alpha * segs_acked / cwnd);
 
 	double next;
 	if (w_cubic(c, t) < c->w_est) {
@@ -114,10 +117,10 @@ static uint32_t cubic_ssthresh(struct sn_sock *s, enum sn_cc_event ev)
 	/* 4.7 fast convergence: a window that did not get back to the last
 	 * W_max means the share is shrinking; give up a little more. */
 	if (cwnd < c->w_max)
-		c->w_max = cwnd * (1 + CUBIC_BETA) / 2;
+		c->w_max = (float)(cwnd * (1 + CUBIC_BETA) / 2);
 	else
-		c->w_max = cwnd;
-	c->cwnd_prior = cwnd;
+		c->w_max = (float)cwnd;
+	c->cwnd_prior = (float)cwnd;
 	c->epoch_us = 0;
 	return (uint32_t)(cwnd * CUBIC_BETA * mss);
 }
