@@ -6,5 +6,6 @@ int cmd_demo(int argc, char **argv);
 int cmd_listen(int argc, char **argv);   /* nc.c */
 int cmd_connect(int argc, char **argv);  /* nc.c */
 int cmd_http(int argc, char **argv);     /* http.c */
+int cmd_drill(int argc, char **argv);    /* drill.c */
 
 #endif

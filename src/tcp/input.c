@@ -133,6 +133,17 @@ void tcp_options_agree(struct sn_sock *s, const struct sn_tcp *th)
 		s->ts_recent = th->opts.ts_val; /* 4.3: TS.Recent from the SYN */
 		s->ts_recent_us = s->stack->now_us;
 	}
+	if (s->stack->cfg.profile.rcvbuf_round_mss) {
+		/* FreeBSD (tcp_mss) rounds the receive buffer up to a whole
+		 * number of segments once the MSS is known, so that the window
+		 * is a multiple of it: 65536 becomes 65700 for an MSS of 1460. */
+		uint32_t mss = th->opts.has_mss ? th->opts.mss : 536;
+		uint32_t mine = tcp_rcv_mss_offer(s);
+		if (mine < mss)
+			mss = mine;
+		if (mss > 0 && s->rcv_buf.cap % mss != 0)
+			sn_ring_resize(&s->rcv_buf, (s->rcv_buf.cap / mss + 1) * mss);
+	}
 }
 
 static void update_window(struct sn_sock *s, const struct sn_tcp *th)
@@ -415,7 +426,9 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 	/* Second: RST. RFC 5961 3.2: only an exact match on RCV.NXT resets; any
 	 * other in-window RST may be a blind attack and gets a challenge ACK. */
 	if (flags & SN_TH_RST) {
-		if (seq != s->rcv_nxt) {
+		/* With the profile's RFC 793 switch (FreeBSD insecure_rst) any
+		 * RST in the window resets, as RFC 793 had it. */
+		if (seq != s->rcv_nxt && !st->cfg.profile.rfc793_rst) {
 			challenge_ack(s);
 			return;
 		}
@@ -461,6 +474,15 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 	if (flags & SN_TH_SYN) {
 		if (s->state == SN_SYN_RECEIVED && (s->flags & SN_SF_PASSIVE)) {
 			tcb_close(s, 0); /* 3.10.7.4: return to LISTEN */
+			return;
+		}
+		if (st->cfg.profile.rfc793_syn) {
+			/* RFC 793 3.9 (FreeBSD insecure_syn): a SYN in the window
+			 * is an error; reset the connection and tell the user. */
+			tcp_send_rst(s);
+			if (s->state == SN_ESTABLISHED || s->state == SN_CLOSE_WAIT)
+				STAT_INC(st, tcp_estab_resets);
+			tcb_close(s, ECONNRESET);
 			return;
 		}
 		challenge_ack(s);
@@ -613,7 +635,9 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 		 * gap is filled in whole or in part, for at least every second
 		 * full-sized segment, and for a FIN (below); otherwise within
 		 * delack_ms. */
-		if (gap || !all || s->unacked_rcv >= 2u * s->rcv_mss)
+		bool second = st->cfg.profile.ack_every_2nd_seg &&
+		              sn_timer_armed(&s->delack_timer); /* FreeBSD: any size */
+		if (gap || !all || s->unacked_rcv >= 2u * s->rcv_mss || second)
 			tcp_send_ack(s);
 		else
 			tcp_delack_arm(s);
@@ -725,8 +749,11 @@ void tcp_input(struct sn_netif *nif, const struct sn_ipv4 *ip, const uint8_t *se
 	struct sn_sock *s = tcb_lookup(st, &t);
 	tcp_trace_seg(st, SN_TRACE_SEG_IN, s, ip->src, ip->dst, &th, (uint32_t)dlen, NULL);
 
-	/* SYN and FIN together make no sense in any state; scanners use them. */
-	if ((th.flags & (SN_TH_SYN | SN_TH_FIN)) == (SN_TH_SYN | SN_TH_FIN)) {
+	/* SYN and FIN together make no sense in any state; scanners use them.
+	 * A profile may take them as they come (FreeBSD drop_synfin=0): a
+	 * listener then sees a SYN, the FIN being ignored like the data. */
+	bool synfin = (th.flags & (SN_TH_SYN | SN_TH_FIN)) == (SN_TH_SYN | SN_TH_FIN);
+	if (synfin && st->cfg.profile.drop_synfin) {
 		STAT_INC(st, tcp_drop_syn_fin);
 		return;
 	}
@@ -745,6 +772,8 @@ void tcp_input(struct sn_netif *nif, const struct sn_ipv4 *ip, const uint8_t *se
 	}
 	struct sn_sock *ls = tcb_find_listener(st, t.laddr, t.lport);
 	if (ls) {
+		if (synfin)
+			th.flags &= (uint8_t)~SN_TH_FIN;
 		listen_input(ls, ip, &th);
 		return;
 	}

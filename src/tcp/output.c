@@ -95,7 +95,10 @@ void tcp_options_init(struct sn_sock *s)
 		s->topts |= SN_TCPI_OPT_TIMESTAMPS;
 	if (!st->cfg.no_sack)
 		s->topts |= SN_TCPI_OPT_SACK;
-	s->rcv_wscale = wscale_for(s->rcv_buf.cap, st->cfg.wscale_max);
+	/* A profile may size the shift for the largest buffer the system
+	 * allows rather than this one (FreeBSD, Linux): what they offer. */
+	uint32_t space = st->cfg.profile.wscale_space ? st->cfg.profile.wscale_space : s->rcv_buf.cap;
+	s->rcv_wscale = wscale_for(space, st->cfg.wscale_max);
 	s->snd_wscale = 0;
 	s->ts_recent = 0;
 	s->ts_recent_us = 0;
@@ -321,7 +324,8 @@ static void send_syn(struct sn_sock *s)
 		th.opts.ts_val = tcp_ts_now(s);
 		th.opts.ts_ecr = synack ? s->ts_recent : 0;
 	}
-	size_t hlen = sn_tcp_emit(seg_buf(st), seg_room(st), &th, NULL);
+	const char *order = st->cfg.profile.syn_opt_order[0] ? st->cfg.profile.syn_opt_order : NULL;
+	size_t hlen = sn_tcp_emit(seg_buf(st), seg_room(st), &th, order);
 	if (!hlen)
 		return;
 	s->snd_nxt = s->iss + 1;
