@@ -67,6 +67,9 @@ struct sn_profile {
 	uint32_t wscale_space;
 	int rcvbuf_round_mss;   /* round the receive buffer up to a multiple of the
 	                           MSS when the connection is set up (FreeBSD) */
+	int rcv_wnd_bsd;        /* every segment offers all the free receive space
+	                           (BSD); else the right edge moves in steps of
+	                           min(buffer/2, MSS), RFC 1122 4.2.3.3 */
 	int ack_every_2nd_seg;  /* ACK every second data segment, full-sized or
 	                           not (FreeBSD); else every 2 full-sized ones */
 	int rfc793_rst;         /* accept any in-window RST (RFC 793) instead of a

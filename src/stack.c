@@ -69,6 +69,7 @@ int sn_config_set_profile(struct sn_config *cfg, const char *name)
 		p.wscale_space = 2097152;
 		p.rcvbuf_round_mss = 1;
 		p.ack_every_2nd_seg = 1;
+		p.rcv_wnd_bsd = 1;
 		p.drop_synfin = 0;
 		cfg->rcvbuf = 65536;
 		cfg->sndbuf = 32768;

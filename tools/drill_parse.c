@@ -190,15 +190,15 @@ static void lex(struct parser *p, const char *s)
 					tk.kind = T_INT;
 					errno = 0;
 					tk.i = strtoll(s, NULL, 10);
-					if (errno == ERANGE) {
-						perr(p, DR_FAIL, line, "number out of range");
-						return;
-					}
 					tk.f = (double)tk.i;
+					/* Too long for a number (a TFO cookie in hex):
+					 * lexed as a word; the parser decides. */
+					if (errno == ERANGE)
+						e = s;
 				}
 			}
 			/* "1460abc" is a word, not a number followed by a word. */
-			if (!isalpha((unsigned char)*e) && *e != '_') {
+			if (e != s && !isalpha((unsigned char)*e) && *e != '_') {
 				s = e;
 				push(p, tk);
 				continue;

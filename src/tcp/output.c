@@ -220,7 +220,16 @@ uint32_t tcp_rcv_window(struct sn_sock *s)
 		free = max;
 	uint32_t promised = tcp_rcv_offered(s);
 	uint32_t wnd = promised;
-	if (free > promised) {
+	if (s->stack->cfg.profile.rcv_wnd_bsd) {
+		/* BSD (tcp_output): offer all the free space whenever a segment
+		 * goes out; the SWS rule only keeps a window smaller than a
+		 * quarter of the buffer and one MSS shut. */
+		if (free < s->rcv_buf.cap / 4 && free < tcp_rcv_mss_offer(s))
+			free = 0;
+		wnd = free & ~(unit - 1);
+		if (wnd < promised)
+			wnd = promised;
+	} else if (free > promised) {
 		uint32_t step = s->rcv_buf.cap / 2;
 		uint32_t mss = tcp_rcv_mss_offer(s); /* the full-sized segment the peer may send */
 		if (mss < step)
