@@ -79,6 +79,14 @@ struct sn_profile {
 	                           FreeBSD insecure_syn */
 	int drop_synfin;        /* drop segments with SYN and FIN (synack, Linux);
 	                           0: FreeBSD's default, the FIN is ignored */
+	int tw_syn_reopen;      /* a SYN above RCV.NXT reopens a TIME-WAIT 4-tuple
+	                           (RFC 1122 4.2.2.13; synack, Linux); 0: challenge
+	                           ACK, as RFC 5961 4 and tcp-testsuite's STANDARD */
+	int tw_ack_unexpected;  /* TIME-WAIT ACKs a segment with data or an
+	                           unexpected sequence number (BSD tcp_twcheck) */
+	int rst_reply_after_close; /* data after close is answered with
+	                           <SEQ=SEG.ACK><CTL=RST> (BSD) rather than our
+	                           <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> */
 };
 
 /*

@@ -59,7 +59,7 @@ void sn_config_init(struct sn_config *cfg)
  */
 int sn_config_set_profile(struct sn_config *cfg, const char *name)
 {
-	struct sn_profile p = {.drop_synfin = 1};
+	struct sn_profile p = {.drop_synfin = 1, .tw_syn_reopen = 1};
 	if (!cfg || !name)
 		return -EINVAL;
 	if (strcmp(name, "synack") == 0) {
@@ -70,6 +70,9 @@ int sn_config_set_profile(struct sn_config *cfg, const char *name)
 		p.rcvbuf_round_mss = 1;
 		p.ack_every_2nd_seg = 1;
 		p.rcv_wnd_bsd = 1;
+		p.tw_syn_reopen = 0;
+		p.tw_ack_unexpected = 1;
+		p.rst_reply_after_close = 1;
 		p.drop_synfin = 0;
 		cfg->rcvbuf = 65536;
 		cfg->sndbuf = 32768;

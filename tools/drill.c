@@ -147,9 +147,13 @@ static bool inject(struct dr_ctx *c, const struct dr_event *e)
 		conn_new_inbound(c);
 	}
 	struct dr_conn *cn = &c->conn;
-	if (!cn->remote_isn_known) {
+	/* SPEC 6: the first inbound segment gives the remote ISN; if that was
+	 * not a SYN (a RST to a SYN-SENT socket, say), the SYN that follows
+	 * is the real start of the peer's sequence space. */
+	if (!cn->remote_isn_known || (syn && !cn->remote_isn_from_syn)) {
 		cn->remote_isn = k->seq;
 		cn->remote_isn_known = true;
+		cn->remote_isn_from_syn = syn;
 	}
 	uint32_t delta = cn->local_isn_known ? cn->live_local_isn - cn->script_local_isn : 0;
 	uint32_t live_isn = cn->local_isn_known ? cn->live_local_isn : 0;

@@ -30,6 +30,7 @@ struct dr_conn {
 	uint16_t lport;         /* the stack's port */
 	bool lport_known;
 	bool remote_isn_known, local_isn_known;
+	bool remote_isn_from_syn;
 	uint32_t remote_isn, script_local_isn, live_local_isn;
 };
 

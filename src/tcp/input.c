@@ -382,6 +382,10 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 	}
 
 	uint32_t wnd = tcp_rcv_offered(s); /* the window of the acceptability test */
+	/* BSD tests against the space it has (rcv_wnd), which may exceed what
+	 * the 16-bit field could offer without scaling. */
+	if (st->cfg.profile.rcv_wnd_bsd && sn_ring_space(&s->rcv_buf) > wnd)
+		wnd = sn_ring_space(&s->rcv_buf);
 	uint32_t seglen = tcp_seg_seqlen(flags, len);
 	bool ts = (s->topts & SN_TCPI_OPT_TIMESTAMPS) && th->opts.has_ts;
 
@@ -598,8 +602,12 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 		/* RFC 1122 4.2.2.13: data after the application closed cannot
 		 * be delivered; say so with a RST. A child still waiting in the
 		 * accept queue also carries USER_CLOSED (no handle yet), but its
-		 * application is still to come: keep the data. */
-		tcp_send_rst(s);
+		 * application is still to come: keep the data. BSD answers as for
+		 * a connection that no longer exists (<SEQ=SEG.ACK><CTL=RST>). */
+		if (st->cfg.profile.rst_reply_after_close)
+			tcp_reply_rst(st, s->t.raddr, s->t.laddr, th, len);
+		else
+			tcp_send_rst(s);
 		tcb_close(s, 0);
 		return;
 	}
@@ -696,7 +704,20 @@ static void tw_input(struct sn_stack *st, struct sn_tw *tw, struct sn_netif *nif
 		}
 		return;
 	}
-	if ((th->flags & SN_TH_SYN) && !(th->flags & SN_TH_ACK) && sn_seq_gt(th->seq, tw->rcv_nxt)) {
+	const struct sn_profile *pf = &st->cfg.profile;
+	uint32_t seglen = tcp_seg_seqlen(th->flags, len);
+	if ((th->flags & SN_TH_SYN) && pf->rfc793_syn &&
+	    seq_acceptable(th->seq, seglen, tw->rcv_nxt, tw->wnd)) {
+		/* RFC 793 (FreeBSD insecure_syn): a SYN in the window is an
+		 * error in every synchronized state; reset. */
+		struct sn_tuple t = tw->t;
+		uint32_t snd = tw->snd_nxt, rcv = tw->rcv_nxt;
+		tw_kill(st, tw);
+		tcp_send_raw(st, &t, snd, rcv, SN_TH_RST | SN_TH_ACK, 0, NULL);
+		return;
+	}
+	if ((th->flags & SN_TH_SYN) && !(th->flags & SN_TH_ACK) && sn_seq_gt(th->seq, tw->rcv_nxt) &&
+	    pf->tw_syn_reopen) {
 		struct sn_sock *ls = tcb_find_listener(st, tw->t.laddr, tw->t.lport);
 		if (ls) {
 			tw_kill(st, tw);
@@ -704,7 +725,6 @@ static void tw_input(struct sn_stack *st, struct sn_tw *tw, struct sn_netif *nif
 			return;
 		}
 	}
-	uint32_t seglen = tcp_seg_seqlen(th->flags, len);
 	if ((th->flags & SN_TH_FIN) && th->seq + seglen == tw->rcv_nxt) {
 		STAT_INC(st, tcp_tw_reack);
 		tcp_send_tw_ack(st, tw);
@@ -721,6 +741,10 @@ static void tw_input(struct sn_stack *st, struct sn_tw *tw, struct sn_netif *nif
 		} else {
 			STAT_INC(st, tcp_challenge_ack_limited);
 		}
+	} else if (pf->tw_ack_unexpected && (len > 0 || th->seq != tw->rcv_nxt)) {
+		/* BSD (tcp_twcheck): data, or a sequence number other than the
+		 * expected one, is answered with an ACK that says where we are. */
+		tcp_send_tw_ack(st, tw);
 	}
 }
 
