@@ -84,6 +84,8 @@ struct sn_profile {
 	                           ACK, as RFC 5961 4 and tcp-testsuite's STANDARD */
 	int tw_ack_unexpected;  /* TIME-WAIT ACKs a segment with data or an
 	                           unexpected sequence number (BSD tcp_twcheck) */
+	int dsack;              /* report duplicate data in the first SACK block
+	                           (RFC 2883; FreeBSD, Linux) */
 	int rst_reply_after_close; /* data after close is answered with
 	                           <SEQ=SEG.ACK><CTL=RST> (BSD) rather than our
 	                           <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> */

@@ -132,6 +132,7 @@ enum {
 	SN_SF_RTT_TIMING = 1u << 17,  /* rtt_seq is being timed (rtt_start_us) */
 	SN_SF_FORCE = 1u << 18,       /* persist expiry: send what fits, SWS or not */
 	SN_SF_TS_REXMT = 1u << 19,    /* ts_rexmt is set: older echoes are no sample */
+	SN_SF_DSACK = 1u << 20,       /* dsack holds a D-SACK block for the next ACK */
 };
 
 /*
@@ -192,6 +193,8 @@ struct sn_sock {
 
 	struct sn_ring snd_buf, rcv_buf;
 	struct sn_reass reass;         /* out-of-order data (reass.c) */
+	uint32_t dsack[2];             /* duplicate range to report first (RFC 2883),
+	                                  when SN_SF_DSACK; profile.dsack only */
 	struct sn_timer rexmt_timer;   /* retransmission: SYN, SYN-ACK, data, FIN */
 	struct sn_timer fin2_timer;    /* an orphaned FIN-WAIT-2 connection's lifetime */
 	struct sn_timer delack_timer;  /* an ACK we are holding back */

@@ -73,6 +73,7 @@ int sn_config_set_profile(struct sn_config *cfg, const char *name)
 		p.tw_syn_reopen = 0;
 		p.tw_ack_unexpected = 1;
 		p.rst_reply_after_close = 1;
+		p.dsack = 1;
 		p.drop_synfin = 0;
 		cfg->rcvbuf = 65536;
 		cfg->sndbuf = 32768;
@@ -83,6 +84,7 @@ int sn_config_set_profile(struct sn_config *cfg, const char *name)
 		cfg->wscale_max = 14;
 	} else if (strcmp(name, "linux") == 0) {
 		p.wscale_space = 15728640;
+		p.dsack = 1;
 		cfg->rcvbuf = 65535;
 		cfg->sndbuf = 262144;
 		cfg->delack_ms = 40;

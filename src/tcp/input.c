@@ -77,6 +77,18 @@ static void challenge_ack(struct sn_sock *s)
  * clock wraps its sign bit in 24.8 days), so PAWS must not use it. */
 #define PAWS_IDLE_US (24ull * 24 * 3600 * 1000000)
 
+/* RFC 2883: remember [left, right) as duplicate data, to be reported in
+ * the first SACK block of our next ACK. */
+static void dsack_note(struct sn_sock *s, uint32_t left, uint32_t right)
+{
+	if (!s->stack->cfg.profile.dsack || !(s->topts & SN_TCPI_OPT_SACK) || left == right)
+		return;
+	s->dsack[0] = left;
+	s->dsack[1] = right;
+	s->flags |= SN_SF_DSACK;
+	tcp_send_ack(s); /* a duplicate is answered at once, like a hole */
+}
+
 static void oow_ack(struct sn_sock *s, uint32_t seglen, uint8_t flags)
 {
 	struct sn_stack *st = s->stack;
@@ -420,8 +432,12 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 				STAT_INC(st, tcp_rst_ignored);
 			else if ((flags & SN_TH_SYN) && s->state != SN_SYN_RECEIVED)
 				challenge_ack(s); /* RFC 5961 4.2: whatever its seq */
-			else
+			else {
+				if (len > 0 && sn_seq_lt(seq, s->rcv_nxt))
+					dsack_note(s, seq, sn_seq_lt(seq + (uint32_t)len, s->rcv_nxt)
+					                       ? seq + (uint32_t)len : s->rcv_nxt);
 				oow_ack(s, seglen, flags);
+			}
 			drop_bad(s, "not in the receive window");
 			return;
 		}
@@ -576,6 +592,8 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 	 * overlaps), and anything past the window off the end. */
 	if (sn_seq_lt(seq, s->rcv_nxt)) {
 		uint32_t dup = s->rcv_nxt - seq;
+		if (len > 0)
+			dsack_note(s, seq, dup < len ? s->rcv_nxt : seq + (uint32_t)len);
 		if (dup >= len) {
 			data += len;
 			len = 0;
@@ -585,6 +603,12 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 		}
 		seq = s->rcv_nxt;
 	}
+	/* Text that overlaps what the reassembly queue holds is a duplicate
+	 * too (RFC 2883 section 4, the first such range). */
+	uint32_t dl, dr;
+	if (len > 0 && !(s->flags & SN_SF_DSACK) &&
+	    sn_reass_first_dup(&s->reass, seq, (uint32_t)len, &dl, &dr))
+		dsack_note(s, dl, dr);
 	uint32_t room = s->rcv_nxt + wnd - seq; /* seq lies in the window here */
 	if (len > room) {
 		len = room;

@@ -283,7 +283,7 @@ void tcp_send_rst(struct sn_sock *s)
 /* A segment carrying our ACK is leaving: nothing is owed any more. */
 static void sent_ack(struct sn_sock *s, uint32_t wnd)
 {
-	s->flags &= ~SN_SF_ACK_NOW;
+	s->flags &= ~(SN_SF_ACK_NOW | SN_SF_DSACK);
 	s->last_ack_sent = s->rcv_nxt;
 	s->unacked_rcv = 0;
 	sn_timer_cancel(&s->stack->wheel, &s->delack_timer);
@@ -364,14 +364,21 @@ static void send_syn(struct sn_sock *s)
  */
 static unsigned sack_opts(const struct sn_sock *s, struct sn_tcp_opts *o)
 {
-	if (!opt_on(s, SN_TCPI_OPT_SACK) || sn_reass_empty(&s->reass))
+	bool dsack = s->flags & SN_SF_DSACK;
+	if (!opt_on(s, SN_TCPI_OPT_SACK) || (sn_reass_empty(&s->reass) && !dsack))
 		return 0;
 	uint32_t blocks[SN_TCP_MAX_SACK][2];
-	unsigned n = sn_reass_sack_blocks(&s->reass, blocks, o->has_ts ? 3 : SN_TCP_MAX_SACK);
+	unsigned max = o->has_ts ? 3 : SN_TCP_MAX_SACK, d = 0;
+	if (dsack) {
+		/* RFC 2883: the duplicate range goes first, then the usual blocks. */
+		o->sack[0] = (struct sn_sack_block){s->dsack[0], s->dsack[1]};
+		d = 1;
+	}
+	unsigned n = sn_reass_sack_blocks(&s->reass, blocks, max - d);
 	for (unsigned i = 0; i < n; i++)
-		o->sack[i] = (struct sn_sack_block){blocks[i][0], blocks[i][1]};
-	o->num_sack = (uint8_t)n;
-	return n;
+		o->sack[d + i] = (struct sn_sack_block){blocks[i][0], blocks[i][1]};
+	o->num_sack = (uint8_t)(n + d);
+	return n + d;
 }
 
 /* May a FIN be sent in this state once the data before it is out? */
