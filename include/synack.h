@@ -86,6 +86,9 @@ struct sn_profile {
 	                           unexpected sequence number (BSD tcp_twcheck) */
 	int dsack;              /* report duplicate data in the first SACK block
 	                           (RFC 2883; FreeBSD, Linux) */
+	int synrcvd_bare_ack;   /* in SYN-RECEIVED, answer an unacceptable segment
+	                           other than a SYN with a plain ACK (BSD) rather
+	                           than the SYN-ACK again */
 	int rst_reply_after_close; /* data after close is answered with
 	                           <SEQ=SEG.ACK><CTL=RST> (BSD) rather than our
 	                           <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> */

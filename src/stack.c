@@ -73,6 +73,7 @@ int sn_config_set_profile(struct sn_config *cfg, const char *name)
 		p.tw_syn_reopen = 0;
 		p.tw_ack_unexpected = 1;
 		p.rst_reply_after_close = 1;
+		p.synrcvd_bare_ack = 1;
 		p.dsack = 1;
 		p.drop_synfin = 0;
 		cfg->rcvbuf = 65536;

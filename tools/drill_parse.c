@@ -449,6 +449,10 @@ static bool parse_packet(struct parser *p, struct dr_event *e)
 	struct dr_packet *k = &e->pkt;
 	k->outbound = next(p)->c == '>';
 	struct token *t = peek(p);
+	if (is_word(t, "icmp") || is_word(t, "udp") || is_word(t, "gre") || is_word(t, "mpls")) {
+		perr(p, DR_SKIP, t->line, "%s packets", t->s);
+		return false;
+	}
 	if (is_punct(t, '[') || (is_punct(t, '(') && p->t[p->pos + 1].kind == T_WORD)) {
 		perr(p, DR_SKIP, t->line, "IP information (TOS, TTL, ECN)");
 		return false;

@@ -51,12 +51,28 @@ bool tcp_challenge_ack_allowed(struct sn_stack *st)
 	return true;
 }
 
-static void challenge_ack(struct sn_sock *s)
+/*
+ * An ACK for a segment we did not accept. In SYN-RECEIVED tcp_output answers
+ * with the SYN-ACK again (the peer may have missed it); with the profile's
+ * synrcvd_bare_ack a segment other than a SYN gets the plain
+ * <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> of RFC 9293 3.10.7.4 instead, as BSD.
+ */
+static void ack_unaccepted(struct sn_sock *s, uint8_t flags)
+{
+	if (s->state == SN_SYN_RECEIVED && !(flags & SN_TH_SYN) &&
+	    s->stack->cfg.profile.synrcvd_bare_ack) {
+		tcp_send_raw(s->stack, &s->t, s->snd_nxt, s->rcv_nxt, SN_TH_ACK, tcp_rcv_window(s), s);
+		return;
+	}
+	tcp_send_ack(s);
+}
+
+static void challenge_ack(struct sn_sock *s, uint8_t flags)
 {
 	struct sn_stack *st = s->stack;
 	if (tcp_challenge_ack_allowed(st)) {
 		STAT_INC(st, tcp_challenge_ack);
-		tcp_send_ack(s);
+		ack_unaccepted(s, flags);
 	} else {
 		STAT_INC(st, tcp_challenge_ack_limited);
 	}
@@ -98,7 +114,7 @@ static void oow_ack(struct sn_sock *s, uint32_t seglen, uint8_t flags)
 			return;
 		s->last_oow_ack_us = st->now_us;
 	}
-	tcp_send_ack(s);
+	ack_unaccepted(s, flags);
 }
 
 
@@ -431,7 +447,7 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 			if (flags & SN_TH_RST)
 				STAT_INC(st, tcp_rst_ignored);
 			else if ((flags & SN_TH_SYN) && s->state != SN_SYN_RECEIVED)
-				challenge_ack(s); /* RFC 5961 4.2: whatever its seq */
+				challenge_ack(s, flags); /* RFC 5961 4.2: whatever its seq */
 			else {
 				if (len > 0 && sn_seq_lt(seq, s->rcv_nxt))
 					dsack_note(s, seq, sn_seq_lt(seq + (uint32_t)len, s->rcv_nxt)
@@ -449,7 +465,7 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 		/* With the profile's RFC 793 switch (FreeBSD insecure_rst) any
 		 * RST in the window resets, as RFC 793 had it. */
 		if (seq != s->rcv_nxt && !st->cfg.profile.rfc793_rst) {
-			challenge_ack(s);
+			challenge_ack(s, flags);
 			return;
 		}
 		STAT_INC(st, tcp_rst_rx);
@@ -484,7 +500,12 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 	 * at or before the last ACK we sent, its TSval is the one our next ACK
 	 * echoes. So TSecr reports the oldest segment not yet acknowledged,
 	 * and delayed ACKs and holes count in the peer's RTT. */
-	if (ts && sn_seq_leq(seq, s->last_ack_sent) && sn_seq_geq(th->opts.ts_val, s->ts_recent)) {
+	/* Not from a segment whose ACK acknowledges what we never sent: that
+	 * segment is dropped below, and a forged TSval must not stay behind
+	 * to make PAWS drop the real ones (as Linux, tcp_validate_incoming). */
+	bool ack_sane = !(flags & SN_TH_ACK) || sn_seq_leq(th->ack, s->snd_max);
+	if (ts && ack_sane && sn_seq_leq(seq, s->last_ack_sent) &&
+	    sn_seq_geq(th->opts.ts_val, s->ts_recent)) {
 		s->ts_recent = th->opts.ts_val;
 		s->ts_recent_us = st->now_us;
 	}
@@ -505,7 +526,7 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 			tcb_close(s, ECONNRESET);
 			return;
 		}
-		challenge_ack(s);
+		challenge_ack(s, flags);
 		return;
 	}
 
