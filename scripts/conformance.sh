@@ -22,6 +22,7 @@ if [ ! -f "$dir/INDEX.md" ]; then
 	echo "conformance: $dir/INDEX.md not found: public scripts absent, skipped"
 	exit 77
 fi
+case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
 if [ ! -x "$bin" ]; then
 	echo "conformance: $bin not found (run make build first)" >&2
 	exit 2

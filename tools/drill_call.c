@@ -189,9 +189,13 @@ static enum outcome attempt(struct dr_ctx *c, const struct dr_event *e, bool fir
 		return result(a, sn_bind(f->s, (struct sockaddr *)&sa, sizeof(sa)));
 	}
 	if (strcmp(n, "listen") == 0) {
+		/* The listener becomes the socket under test: the next SYN
+		 * starts a new connection from a new port (SPEC 7). */
 		int r = sn_listen(f->s, (int)arg_int(k, 1, 1));
-		if (r == 0 && f->s == c->cur)
+		if (r == 0) {
+			c->cur = f->s;
 			c->cur_listening = true;
+		}
 		return result(a, r);
 	}
 	if (strcmp(n, "accept") == 0) {
