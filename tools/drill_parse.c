@@ -534,6 +534,8 @@ static bool parse_packet(struct parser *p, struct dr_event *e)
 /* ---- syscalls (SPEC 9) ------------------------------------------------------- */
 
 static bool parse_expr(struct parser *p, struct dr_arg *a);
+static void arg_free(struct dr_arg *a);
+static void event_free(struct dr_event *e);
 
 static bool parse_items(struct parser *p, struct dr_arg *a, char close, bool fields)
 {
@@ -563,14 +565,14 @@ static bool parse_items(struct parser *p, struct dr_arg *a, char close, bool fie
 	return true;
 }
 
-static bool parse_term(struct parser *p, struct dr_arg *a, int64_t *v)
+static bool parse_term(struct parser *p, int64_t *v)
 {
 	struct token *t = next(p);
 	switch (t->kind) {
 	case T_INT:
 		*v = t->i;
 		return true;
-	case T_WORD:
+	case T_WORD: {
 		int err;
 		if (dr_symbol(t->s, v))
 			return true;
@@ -580,6 +582,7 @@ static bool parse_term(struct parser *p, struct dr_arg *a, int64_t *v)
 		}
 		perr(p, DR_SKIP, t->line, "symbol %s", t->s);
 		return false;
+	}
 	default:
 		perr(p, DR_FAIL, t->line, "expected an argument");
 		return false;
@@ -613,10 +616,10 @@ static bool parse_expr(struct parser *p, struct dr_arg *a)
 	}
 	a->kind = DA_INT;
 	int64_t v = 0, w;
-	if (!parse_term(p, a, &v))
+	if (!parse_term(p, &v))
 		return false;
 	while (accept_punct(p, '|')) {
-		if (!parse_term(p, a, &w))
+		if (!parse_term(p, &w))
 			return false;
 		v |= w;
 	}
@@ -673,9 +676,12 @@ static bool parse_call(struct parser *p, struct dr_event *e)
 		return false;
 	struct dr_arg r = {0};
 	t = peek(p);
-	if (!parse_expr(p, &r))
+	bool ok = parse_expr(p, &r);
+	enum dr_akind rk = r.kind;
+	arg_free(&r);
+	if (!ok)
 		return false;
-	if (r.kind != DA_INT) {
+	if (rk != DA_INT) {
 		perr(p, DR_FAIL, t->line, "expected an integer result");
 		return false;
 	}
@@ -952,6 +958,16 @@ static bool parse_event(struct parser *p, struct dr_script *s)
 	return true;
 }
 
+/* An event that failed to parse may own half-built arguments. */
+static bool parse_event_or_free(struct parser *p, struct dr_script *s)
+{
+	if (parse_event(p, s))
+		return true;
+	if (s->ev && s->nev < s->cap)
+		event_free(&s->ev[s->nev]);
+	return false;
+}
+
 static bool option_line(struct parser *p, struct dr_script *s, char *opt, int line,
                         struct dr_define *defs, int *ndefs)
 {
@@ -1072,26 +1088,29 @@ static bool preprocess(struct parser *p, char *text, struct dr_script *s, struct
 	return true;
 }
 
+/* Free what an argument owns (not the argument itself). */
+static void arg_free(struct dr_arg *a)
+{
+	for (int j = 0; j < a->n; j++)
+		arg_free(&a->items[j]);
+	free(a->items);
+	free(a->field);
+	a->items = NULL;
+	a->field = NULL;
+	a->n = 0;
+}
+
+static void event_free(struct dr_event *e)
+{
+	for (int k = 0; k < e->call.nargs; k++)
+		arg_free(&e->call.args[k]);
+	e->call.nargs = 0;
+}
+
 void dr_script_free(struct dr_script *s)
 {
-	for (int i = 0; i < s->nev; i++) {
-		struct dr_call *c = &s->ev[i].call;
-		for (int k = 0; k < c->nargs; k++) {
-			struct dr_arg *a = &c->args[k];
-			for (int j = 0; j < a->n; j++) {
-				for (int m = 0; m < a->items[j].n; m++) {
-					struct dr_arg *b = &a->items[j].items[m];
-					for (int z = 0; z < b->n; z++)
-						free(b->items[z].field);
-					free(b->items);
-					free(b->field);
-				}
-				free(a->items[j].items);
-				free(a->items[j].field);
-			}
-			free(a->items);
-		}
-	}
+	for (int i = 0; i < s->nev; i++)
+		event_free(&s->ev[i]);
 	free(s->ev);
 	s->ev = NULL;
 	s->nev = s->cap = 0;
@@ -1120,7 +1139,7 @@ enum dr_verdict dr_parse(const char *text, const struct dr_define *cmd_defs, int
 		p.ndefs = ndefs;
 		lex(&p, copy);
 		while (!p.failed && peek(&p)->kind != T_END)
-			parse_event(&p, s);
+			parse_event_or_free(&p, s);
 		if (!p.failed && s->nev == 0)
 			perr(&p, DR_FAIL, 1, "no events");
 	}
