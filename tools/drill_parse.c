@@ -232,7 +232,8 @@ static void lex(struct parser *p, const char *s)
 		tk.c = *s++;
 		push(p, tk);
 	}
-	struct token end = {.kind = T_END, .line = line};
+	/* Errors at the end of the text name the last line that has a token. */
+	struct token end = {.kind = T_END, .line = p->n > 0 ? p->t[p->n - 1].line : line};
 	push(p, end);
 }
 
@@ -1027,7 +1028,7 @@ static bool option_line(struct parser *p, struct dr_script *s, char *opt, int li
 static bool preprocess(struct parser *p, char *text, struct dr_script *s, struct dr_define *defs,
                        int *ndefs)
 {
-	int line = 1;
+	int line = 1, if_line = 0;
 	bool in_if = false, keep = true;
 	for (char *l = text; *l; line++) {
 		char *nl = strchr(l, '\n');
@@ -1045,6 +1046,7 @@ static bool preprocess(struct parser *p, char *text, struct dr_script *s, struct
 			}
 			sscanf(q + 6, "%63s", name);
 			in_if = true;
+			if_line = line;
 			keep = false;
 			for (int i = 0; i < *ndefs; i++)
 				keep |= strcmp(defs[i].name, name) == 0;
@@ -1082,7 +1084,7 @@ static bool preprocess(struct parser *p, char *text, struct dr_script *s, struct
 		l = nl + 1;
 	}
 	if (in_if) {
-		perr(p, DR_FAIL, line, "#ifdef without #endif");
+		perr(p, DR_FAIL, if_line, "#ifdef without #endif");
 		return false;
 	}
 	return true;
