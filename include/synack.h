@@ -79,6 +79,8 @@ struct sn_profile {
 	                           FreeBSD insecure_syn */
 	int drop_synfin;        /* drop segments with SYN and FIN (synack, Linux);
 	                           0: FreeBSD's default, the FIN is ignored */
+	int synfin_listen_only; /* drop_synfin concerns only segments for a
+	                           listener (FreeBSD); connections process them */
 	int tw_syn_reopen;      /* a SYN above RCV.NXT reopens a TIME-WAIT 4-tuple
 	                           (RFC 1122 4.2.2.13; synack, Linux); 0: challenge
 	                           ACK, as RFC 5961 4 and tcp-testsuite's STANDARD */

@@ -76,6 +76,7 @@ int sn_config_set_profile(struct sn_config *cfg, const char *name)
 		p.synrcvd_bare_ack = 1;
 		p.dsack = 1;
 		p.drop_synfin = 0;
+		p.synfin_listen_only = 1;
 		cfg->rcvbuf = 65536;
 		cfg->sndbuf = 32768;
 		cfg->delack_ms = 40;

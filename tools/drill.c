@@ -638,12 +638,25 @@ static bool shell_event(struct dr_ctx *c, const struct dr_event *e)
 		/* The FreeBSD switches between RFC 793 and RFC 5961 behaviour;
 		 * they are read when a segment arrives, so a change applies
 		 * from the next one on. */
-		if (e->sh.knob == DR_KNOB_INSECURE_RST)
+		switch (e->sh.knob) {
+		case DR_KNOB_INSECURE_RST:
 			c->st->cfg.profile.rfc793_rst = e->sh.value;
-		else if (e->sh.knob == DR_KNOB_INSECURE_SYN)
+			break;
+		case DR_KNOB_INSECURE_SYN:
 			c->st->cfg.profile.rfc793_syn = e->sh.value;
-		else
+			break;
+		case DR_KNOB_DROP_SYNFIN:
 			c->st->cfg.profile.drop_synfin = e->sh.value;
+			break;
+		case DR_KNOB_RFC1323:
+			/* RFC 1323 (now 7323) on or off: window scaling and
+			 * timestamps, offered by sockets made from now on */
+			c->st->cfg.no_wscale = c->st->cfg.no_timestamps = !e->sh.value;
+			break;
+		case DR_KNOB_SACK:
+			c->st->cfg.no_sack = !e->sh.value;
+			break;
+		}
 		return true;
 	case SH_STATE:
 		return dr_state_check(c, e);

@@ -730,7 +730,7 @@ static const int freebsd_states[] = {
 
 /* FreeBSD sysctls whose value is the default we have anyway. */
 static const char *const baseline_sysctls[] = {
-	"net.inet.tcp.rfc1323=1", "net.inet.tcp.blackhole=0", "net.inet.tcp.sack.enable=1",
+	"net.inet.tcp.blackhole=0",
 	"net.inet.tcp.ecn.enable=2", "kern.ipc.maxsockbuf=2097152", "net.inet.tcp.recvspace=65536",
 	"net.inet.tcp.sendspace=32768", "net.inet.tcp.rexmit_slop=200",
 	"net.inet.tcp.rexmit_initial=1000", "net.inet.tcp.rexmit_drop_options=0",
@@ -746,6 +746,8 @@ static const struct {
 	{"net.inet.tcp.insecure_rst", DR_KNOB_INSECURE_RST},
 	{"net.inet.tcp.insecure_syn", DR_KNOB_INSECURE_SYN},
 	{"net.inet.tcp.drop_synfin", DR_KNOB_DROP_SYNFIN},
+	{"net.inet.tcp.rfc1323", DR_KNOB_RFC1323},
+	{"net.inet.tcp.sack.enable", DR_KNOB_SACK},
 };
 
 /* Words of a command, split on blanks and '|' (kept as its own word). */

@@ -412,8 +412,9 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 	uint32_t wnd = tcp_rcv_offered(s); /* the window of the acceptability test */
 	/* BSD tests against the space it has (rcv_wnd), which may exceed what
 	 * the 16-bit field could offer without scaling. */
-	if (st->cfg.profile.rcv_wnd_bsd && sn_ring_space(&s->rcv_buf) > wnd)
-		wnd = sn_ring_space(&s->rcv_buf);
+	if (st->cfg.profile.rcv_wnd_bsd && sn_ring_space(&s->rcv_buf) > wnd &&
+	    !(s->state == SN_SYN_RECEIVED && (s->flags & SN_SF_PASSIVE)))
+		wnd = sn_ring_space(&s->rcv_buf); /* (a syncache entry: the offer) */
 	uint32_t seglen = tcp_seg_seqlen(flags, len);
 	bool ts = (s->topts & SN_TCPI_OPT_TIMESTAMPS) && th->opts.has_ts;
 
@@ -786,9 +787,11 @@ static void tw_input(struct sn_stack *st, struct sn_tw *tw, struct sn_netif *nif
 		} else {
 			STAT_INC(st, tcp_challenge_ack_limited);
 		}
-	} else if (pf->tw_ack_unexpected && (len > 0 || th->seq != tw->rcv_nxt)) {
-		/* BSD (tcp_twcheck): data, or a sequence number other than the
-		 * expected one, is answered with an ACK that says where we are. */
+	} else if (pf->tw_ack_unexpected && (th->flags & SN_TH_ACK) &&
+	           (th->flags != SN_TH_ACK || len > 0 || th->seq != tw->rcv_nxt ||
+	            th->ack != tw->snd_nxt)) {
+		/* BSD (tcp_twcheck): anything but a duplicate of the last ACK
+		 * is answered with an ACK that says where we are. */
 		tcp_send_tw_ack(st, tw);
 	}
 }
@@ -822,7 +825,7 @@ void tcp_input(struct sn_netif *nif, const struct sn_ipv4 *ip, const uint8_t *se
 	 * A profile may take them as they come (FreeBSD drop_synfin=0): a
 	 * listener then sees a SYN, the FIN being ignored like the data. */
 	bool synfin = (th.flags & (SN_TH_SYN | SN_TH_FIN)) == (SN_TH_SYN | SN_TH_FIN);
-	if (synfin && st->cfg.profile.drop_synfin) {
+	if (synfin && st->cfg.profile.drop_synfin && !st->cfg.profile.synfin_listen_only) {
 		STAT_INC(st, tcp_drop_syn_fin);
 		return;
 	}
@@ -841,6 +844,10 @@ void tcp_input(struct sn_netif *nif, const struct sn_ipv4 *ip, const uint8_t *se
 	}
 	struct sn_sock *ls = tcb_find_listener(st, t.laddr, t.lport);
 	if (ls) {
+		if (synfin && st->cfg.profile.drop_synfin) {
+			STAT_INC(st, tcp_drop_syn_fin);
+			return;
+		}
 		if (synfin)
 			th.flags &= (uint8_t)~SN_TH_FIN;
 		listen_input(ls, ip, &th);
