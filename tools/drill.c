@@ -656,6 +656,15 @@ static bool shell_event(struct dr_ctx *c, const struct dr_event *e)
 		case DR_KNOB_SACK:
 			c->st->cfg.no_sack = !e->sh.value;
 			break;
+		case DR_KNOB_KEEPIDLE: /* FreeBSD counts milliseconds */
+			c->st->cfg.keepidle_s = (uint32_t)(e->sh.value / 1000);
+			break;
+		case DR_KNOB_KEEPINTVL:
+			c->st->cfg.keepintvl_s = (uint32_t)(e->sh.value / 1000);
+			break;
+		case DR_KNOB_KEEPCNT:
+			c->st->cfg.keepcnt = (uint32_t)e->sh.value;
+			break;
 		}
 		return true;
 	case SH_STATE:

@@ -748,6 +748,9 @@ static const struct {
 	{"net.inet.tcp.drop_synfin", DR_KNOB_DROP_SYNFIN},
 	{"net.inet.tcp.rfc1323", DR_KNOB_RFC1323},
 	{"net.inet.tcp.sack.enable", DR_KNOB_SACK},
+	{"net.inet.tcp.keepidle", DR_KNOB_KEEPIDLE},
+	{"net.inet.tcp.keepintvl", DR_KNOB_KEEPINTVL},
+	{"net.inet.tcp.keepcnt", DR_KNOB_KEEPCNT},
 };
 
 /* Words of a command, split on blanks and '|' (kept as its own word). */
@@ -841,11 +844,14 @@ static bool parse_shell(struct parser *p, struct dr_event *e, const char *text)
 			if (eq) {
 				*eq = '\0';
 				for (k = 0; k < sizeof(knobs) / sizeof(knobs[0]); k++) {
-					if (strcmp(knobs[k].name, w[2]) == 0 &&
-					    (strcmp(eq + 1, "0") == 0 || strcmp(eq + 1, "1") == 0)) {
+					char *end;
+					long v = strtol(eq + 1, &end, 10);
+					bool flag = knobs[k].knob < DR_KNOB_KEEPIDLE;
+					if (strcmp(knobs[k].name, w[2]) == 0 && eq[1] && !*end && v >= 0 &&
+					    v <= 100000000 && (!flag || v <= 1)) {
 						e->sh.kind = SH_SYSCTL;
 						e->sh.knob = knobs[k].knob;
-						e->sh.value = eq[1] - '0';
+						e->sh.value = (int)v;
 						ok = true;
 					}
 				}
