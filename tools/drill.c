@@ -574,7 +574,9 @@ static bool expect_packet(struct dr_ctx *c, const struct dr_event *e, int64_t an
 	uint32_t live_isn = cn->local_isn_known ? cn->live_local_isn : 0;
 	uint32_t seq = syn ? first_seq - delta : first_seq - live_isn;
 	uint32_t ack = syn ? o.th.ack : o.th.ack - cn->remote_isn;
-	fmt_actual(act, sizeof(act), &o, seq, ack, cn->remote_isn);
+	struct out_seg shown = o; /* the combined segment, as compared */
+	shown.len = total;
+	fmt_actual(act, sizeof(act), &shown, seq, ack, cn->remote_isn);
 	if (total != o.len) {
 		size_t l = strlen(act);
 		snprintf(act + l, sizeof(act) - l, " (%zu bytes in several segments)", total);
