@@ -753,7 +753,7 @@ static void tw_input(struct sn_stack *st, struct sn_tw *tw, struct sn_netif *nif
 	const struct sn_profile *pf = &st->cfg.profile;
 	uint32_t seglen = tcp_seg_seqlen(th->flags, len);
 	if ((th->flags & SN_TH_SYN) && pf->rfc793_syn &&
-	    seq_acceptable(th->seq, seglen, tw->rcv_nxt, tw->wnd)) {
+	    sn_seq_in(th->seq, tw->rcv_nxt, tw->rcv_nxt + tw->wnd)) {
 		/* RFC 793 (FreeBSD insecure_syn): a SYN in the window is an
 		 * error in every synchronized state; reset. */
 		struct sn_tuple t = tw->t;
