@@ -2,6 +2,7 @@
  * drill.h - the packetdrill interpreter behind `synack drill`.
  *
  *   cmd_drill (drill.c) -> dr_parse (drill_parse.c): text -> struct dr_script
+ *                            -> dr_parse_shell/code (drill_shell.c)
  *                       -> dr_run (drill.c): events against a fresh stack
  *                            -> dr_call (drill_call.c): syscall lines
  * drill_run.h holds the runner's state shared by drill.c and drill_call.c.
@@ -140,6 +141,11 @@ struct dr_result {
 enum dr_verdict dr_parse(const char *text, const struct dr_define *defs, int ndefs,
                          struct dr_script *s, struct dr_result *res);
 void dr_script_free(struct dr_script *s);
+
+/* Shell lines and python blocks (drill_shell.c). False: outside the subset,
+ * with the reason in why. */
+bool dr_parse_shell(const char *text, struct dr_shell *sh, char *why, size_t n);
+bool dr_parse_code(const char *text, struct dr_shell *sh, char *why, size_t n);
 
 /* Symbolic names of syscall arguments and errno values (drill_call.c). */
 bool dr_symbol(const char *name, int64_t *v);
