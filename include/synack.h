@@ -91,6 +91,9 @@ struct sn_profile {
 	int synrcvd_bare_ack;   /* in SYN-RECEIVED, answer an unacceptable segment
 	                           other than a SYN with a plain ACK (BSD) rather
 	                           than the SYN-ACK again */
+	int synack_mss_min_peer; /* SYN-ACK offers min(our MSS, the peer's) (FreeBSD) */
+	int maxseg_with_options; /* TCP_MAXSEG reports the MSS before the 12 bytes
+	                           of timestamps come off (FreeBSD t_maxseg) */
 	int rst_reply_after_close; /* data after close is answered with
 	                           <SEQ=SEG.ACK><CTL=RST> (BSD) rather than our
 	                           <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> */

@@ -318,6 +318,10 @@ static void send_syn(struct sn_sock *s)
 		.wnd = (uint16_t)wnd,
 		.opts = {.has_mss = true, .mss = tcp_rcv_mss_offer(s)},
 	};
+	/* FreeBSD's syncache offers no more than the peer's MSS in its SYN-ACK. */
+	if (synack && st->cfg.profile.synack_mss_min_peer && s->peer_mss &&
+	    s->peer_mss < th.opts.mss)
+		th.opts.mss = s->peer_mss;
 	/* Our SYN offers what the config allows; a SYN-ACK carries what the
 	 * peer's SYN offered too (topts is then the agreed set). RFC 7323 2.2
 	 * and 3.2, RFC 2018 section 2. Window scale 0 is still sent, so that
