@@ -667,6 +667,12 @@ static bool shell_event(struct dr_ctx *c, const struct dr_event *e)
 		case DR_KNOB_KEEPCNT:
 			c->st->cfg.keepcnt = (uint32_t)e->sh.value;
 			break;
+		case DR_KNOB_RMEM_MAX:
+			/* only for a profile that sizes the shift for the
+			 * system's largest buffer (linux), not for synack */
+			if (c->st->cfg.profile.wscale_space)
+				c->st->cfg.profile.wscale_space = (uint32_t)e->sh.value;
+			break;
 		}
 		return true;
 	case SH_STATE:

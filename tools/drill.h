@@ -96,6 +96,7 @@ struct dr_shell {
 enum {
 	DR_KNOB_INSECURE_RST, DR_KNOB_INSECURE_SYN, DR_KNOB_DROP_SYNFIN, DR_KNOB_RFC1323, DR_KNOB_SACK,
 	DR_KNOB_KEEPIDLE, DR_KNOB_KEEPINTVL, DR_KNOB_KEEPCNT, /* values: ms, ms, count */
+	DR_KNOB_RMEM_MAX, /* Linux tcp_rmem[2], bytes: what defaults.sh sets */
 };
 
 enum dr_evkind { DE_PACKET, DE_CALL, DE_SHELL };

@@ -140,7 +140,11 @@ bool dr_parse_shell(const char *text, struct dr_shell *sh, char *why, size_t why
 	if (n == 0) {
 		/* nothing to run */
 	} else if (strlen(w[0]) >= 11 && strcmp(w[0] + strlen(w[0]) - 11, "defaults.sh") == 0) {
-		/* the Linux baseline */
+		/* The Linux test baseline. Of its sysctls one shows on the wire:
+		 * tcp_rmem[2] = 15 MB, hence window scale 8 (SPEC 12). */
+		sh->kind = SH_SYSCTL;
+		sh->knob = DR_KNOB_RMEM_MAX;
+		sh->value = 15728640;
 	} else if (strncmp(w[0], "/tmp/sysctl_restore_", 20) == 0) {
 	} else if (n == 3 && strcmp(w[0], "tcpdrop") == 0 && strcmp(w[1], "-s") == 0 &&
 	           strcmp(w[2], "TIME_WAIT") == 0) {
