@@ -83,11 +83,21 @@ static int transmit(void *ctx, const void *frame, size_t len, uint64_t now_us)
 
 static const struct sn_netif_ops drill_ops = {.transmit = transmit};
 
+/* The next time something is due: the stack's deadline, or the timeout of
+ * a pending poll(). */
+static uint64_t next_deadline(const struct dr_ctx *c)
+{
+	uint64_t d = sn_next_deadline(c->st);
+	if (c->pend && !c->pend_done && c->pend_timeout_at && c->pend_timeout_at < d)
+		d = c->pend_timeout_at;
+	return d;
+}
+
 /* Move the clock to `to`, firing every timer on the way (SPEC 1.3). */
 void dr_advance(struct dr_ctx *c, uint64_t to)
 {
 	for (int guard = 0; guard < 1000000; guard++) {
-		uint64_t d = sn_next_deadline(c->st);
+		uint64_t d = next_deadline(c);
 		if (d > to)
 			break;
 		if (d > c->now)
@@ -313,7 +323,7 @@ static bool wait_segment(struct dr_ctx *c, uint64_t limit, struct out_seg *o, st
 			seg_free(sg);
 		}
 		c->qhead = c->qn = 0;
-		uint64_t d = sn_next_deadline(c->st);
+		uint64_t d = next_deadline(c);
 		if (d > limit)
 			return false;
 		if (d > c->now)

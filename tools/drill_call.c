@@ -354,8 +354,14 @@ static enum outcome attempt(struct dr_ctx *c, const struct dr_event *e, bool fir
 				return bad(a, "poll on an unknown fd");
 			ready += revents_of(c->fds[fdn].s, (short)ev) != 0;
 		}
-		if (ready == 0 && arg_int(k, 2, 0) != 0)
-			return WOULD_BLOCK;
+		int64_t timeout_ms = arg_int(k, 2, 0);
+		if (ready == 0 && timeout_ms != 0) {
+			/* Wait on the virtual clock; a negative timeout never ends. */
+			if (first)
+				c->pend_timeout_at = timeout_ms > 0 ? c->now + (uint64_t)timeout_ms * 1000 : 0;
+			if (!c->pend_timeout_at || c->now < c->pend_timeout_at)
+				return WOULD_BLOCK;
+		}
 		return result(a, ready);
 	}
 	return bad(a, "unsupported call");
@@ -417,6 +423,7 @@ bool dr_call(struct dr_ctx *c, const struct dr_event *e, int64_t sched_us)
 		return false;
 	}
 	c->pend = NULL;
+	c->pend_timeout_at = 0;
 	enum outcome o = attempt(c, e, true, &a);
 	if (o == BAD) {
 		dr_failf(c, e->line, "%s(): %s", e->call.name, a.why);

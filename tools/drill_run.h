@@ -65,8 +65,7 @@ struct dr_ctx {
 	bool pend_done;
 	int64_t pend_ret;
 	int pend_err;
-	uint64_t pend_done_at;
-	int64_t pend_tol_base;
+	uint64_t pend_timeout_at; /* clock value at which a pending poll() times out, or 0 */
 };
 
 /* drill.c */
