@@ -472,16 +472,23 @@ static bool parse_packet(struct parser *p, struct dr_event *e)
 			perr(p, DR_FAIL, t->line, "'...' sequence on an inbound packet");
 			return false;
 		}
-	} else {
-		uint32_t end;
-		if (!expect_u32(p, &k->seq, "sequence") || !expect_punct(p, ':', "in START:END(LEN)") ||
-		    !expect_u32(p, &end, "sequence"))
-			return false;
-		(void)end;
 	}
+	uint32_t end = 0;
+	if (!k->seq_any &&
+	    (!expect_u32(p, &k->seq, "sequence") || !expect_punct(p, ':', "in START:END(LEN)") ||
+	     !expect_u32(p, &end, "sequence")))
+		return false;
 	if (!expect_punct(p, '(', "in START:END(LEN)") || !expect_u32(p, &k->len, "length") ||
 	    !expect_punct(p, ')', "in START:END(LEN)"))
 		return false;
+	if (!k->seq_any && end != k->seq + k->len) {
+		perr(p, DR_FAIL, t->line, "%u:%u(%u): END is not START+LEN", k->seq, end, k->len);
+		return false;
+	}
+	if (k->len > 65535) {
+		perr(p, DR_FAIL, t->line, "a segment of %u bytes", k->len);
+		return false;
+	}
 	if (accept_punct(p, '!'))
 		k->seq_abs = true;
 	for (;;) {
