@@ -70,6 +70,9 @@ struct sn_profile {
 	int rcv_wnd_bsd;        /* every segment offers all the free receive space
 	                           (BSD); else the right edge moves in steps of
 	                           min(buffer/2, MSS), RFC 1122 4.2.3.3 */
+	int quickack;           /* Linux: the first text segments (up to 16) are
+	                           ACKed at once, and the ACK of a FIN that follows
+	                           text is delayed (quick-ACK and ping-pong modes) */
 	int ack_every_2nd_seg;  /* ACK every second data segment, full-sized or
 	                           not (FreeBSD); else every 2 full-sized ones */
 	int rfc793_rst;         /* accept any in-window RST (RFC 793) instead of a

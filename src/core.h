@@ -133,6 +133,7 @@ enum {
 	SN_SF_FORCE = 1u << 18,       /* persist expiry: send what fits, SWS or not */
 	SN_SF_TS_REXMT = 1u << 19,    /* ts_rexmt is set: older echoes are no sample */
 	SN_SF_DSACK = 1u << 20,       /* dsack holds a D-SACK block for the next ACK */
+	SN_SF_DATA_SEEN = 1u << 21,   /* text has arrived (profile.quickack's start) */
 };
 
 /*
@@ -188,6 +189,7 @@ struct sn_sock {
 	uint64_t last_rcv_us;       /* last segment accepted from the peer (keepalive) */
 	uint32_t unacked_rcv;       /* bytes received since we last sent an ACK */
 	uint16_t rcv_mss;           /* largest segment the peer has sent us */
+	uint8_t quickacks;          /* segments still ACKed at once (profile.quickack) */
 	uint8_t persist_backoff;
 	uint8_t keep_probes;        /* probes unanswered, keepalive or zero-window */
 

@@ -91,6 +91,7 @@ int sn_config_set_profile(struct sn_config *cfg, const char *name)
 	} else if (strcmp(name, "linux") == 0) {
 		p.wscale_space = 2097152;
 		p.dsack = 1;
+		p.quickack = 1;
 		cfg->rcvbuf = 65535;
 		cfg->sndbuf = 262144;
 		cfg->delack_ms = 40;

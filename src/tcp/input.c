@@ -691,7 +691,22 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 		 * delack_ms. */
 		bool second = st->cfg.profile.ack_every_2nd_seg &&
 		              sn_timer_armed(&s->delack_timer); /* FreeBSD: any size */
-		if (gap || !all || s->unacked_rcv >= 2u * s->rcv_mss || second)
+		bool quick = false;
+		if (st->cfg.profile.quickack && n > 0) {
+			/* Linux's quick-ACK mode: the first text of a connection
+			 * starts it, for up to 16 segments (fewer when half the
+			 * buffer holds fewer), each ACKed at once. */
+			if (!(s->flags & SN_SF_DATA_SEEN)) {
+				uint32_t q = s->rcv_buf.cap / (2u * (s->rcv_mss ? s->rcv_mss : 536));
+				s->flags |= SN_SF_DATA_SEEN;
+				s->quickacks = (uint8_t)(q > 16 ? 16 : q);
+			}
+			if (s->quickacks > 0) {
+				s->quickacks--;
+				quick = true;
+			}
+		}
+		if (gap || !all || s->unacked_rcv >= 2u * s->rcv_mss || second || quick)
 			tcp_send_ack(s);
 		else
 			tcp_delack_arm(s);
@@ -716,7 +731,13 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 		case SN_SYN_RECEIVED:
 		case SN_ESTABLISHED:
 			tcb_set_state(s, SN_CLOSE_WAIT);
-			tcp_send_ack(s);
+			/* Linux takes a FIN as the sign of an interactive peer
+			 * (ping-pong mode) and delays its ACK, unless no text has
+			 * come yet (its ACK timeout is then still zero). */
+			if (st->cfg.profile.quickack && (s->flags & SN_SF_DATA_SEEN))
+				tcp_delack_arm(s);
+			else
+				tcp_send_ack(s);
 			break;
 		case SN_FIN_WAIT_1:
 			/* Our FIN is not yet acknowledged (else we would be in
