@@ -57,7 +57,9 @@ void sn_config_init(struct sn_config *cfg)
  *    without the test baseline expect; `synack drill` raises it to 15 MB
  *    (shift 8) when a script runs defaults.sh, as SPEC 12 says; tcp_wmem
  *    256 KB initial send buffer; 200 ms minimum RTO (TCP_RTO_MIN);
- *    40 ms delayed ACK (TCP_ATO_MIN); IW10; option layout as synack's.
+ *    40 ms delayed ACK (TCP_ATO_MIN) with quick-ACK mode at the start and a
+ *    delayed ACK for a FIN after text; D-SACK; IW10; option layout as
+ *    synack's.
  */
 int sn_config_set_profile(struct sn_config *cfg, const char *name)
 {
