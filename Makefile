@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build demo test test-sanitize fuzz clean install
+.PHONY: all build demo test test-sanitize fuzz clean install conformance
 
 all: build
 
@@ -22,6 +22,12 @@ test:
 	@scripts/deps.sh test
 	@$(MAKE) --no-print-directory build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Every public packetdrill script in ../shared/packetdrill/scripts, each with
+# its profile; a table per corpus and category; fails below tests/packetdrill/FLOOR.
+conformance:
+	@$(MAKE) --no-print-directory build >/dev/null
+	scripts/conformance.sh $(BUILD)/synack
 
 # The same tests built with AddressSanitizer and UndefinedBehaviorSanitizer.
 test-sanitize:

@@ -49,6 +49,60 @@ struct sn_sock;
 /* ------------------------------------------------------------------------ */
 
 /*
+ * Observable defaults that differ between real stacks, gathered so that
+ * third-party conformance scripts written against Linux or FreeBSD can run
+ * unchanged (sn_config_set_profile). The "synack" profile is the library's
+ * own behaviour. Fields read at run time, so a harness may flip the three
+ * RFC 793 switches while a stack runs (FreeBSD's sysctls of those names).
+ */
+struct sn_profile {
+	char name[16];
+	/* Layout of the options in SYN and SYN-ACK, in sn_tcp_emit's letters:
+	 * "" = synack's (Linux's) pairing <mss,sackOK,TS,nop,wscale>;
+	 * "bMWST" = FreeBSD's <mss,nop,wscale,sackOK,TS>, <mss,sackOK,eol,eol>. */
+	char syn_opt_order[8];
+	/* The window-scale shift offered is the smallest that covers this many
+	 * bytes (FreeBSD: kern.ipc.maxsockbuf; Linux: tcp_rmem[2]); 0 = the
+	 * receive buffer. */
+	uint32_t wscale_space;
+	int rcvbuf_round_mss;   /* round the receive buffer up to a multiple of the
+	                           MSS when the connection is set up (FreeBSD) */
+	int rcv_wnd_bsd;        /* every segment offers all the free receive space
+	                           (BSD); else the right edge moves in steps of
+	                           min(buffer/2, MSS), RFC 1122 4.2.3.3 */
+	int quickack;           /* Linux: the first text segments (up to 16) are
+	                           ACKed at once, and the ACK of a FIN that follows
+	                           text is delayed (quick-ACK and ping-pong modes) */
+	int ack_every_2nd_seg;  /* ACK every second data segment, full-sized or
+	                           not (FreeBSD); else every 2 full-sized ones */
+	int rfc793_rst;         /* accept any in-window RST (RFC 793) instead of a
+	                           challenge ACK (RFC 5961 3.2); FreeBSD insecure_rst */
+	int rfc793_syn;         /* a SYN in window resets the connection (RFC 793)
+	                           instead of a challenge ACK (RFC 5961 4.2);
+	                           FreeBSD insecure_syn */
+	int drop_synfin;        /* drop segments with SYN and FIN (synack, Linux);
+	                           0: FreeBSD's default, the FIN is ignored */
+	int synfin_listen_only; /* drop_synfin concerns only segments for a
+	                           listener (FreeBSD); connections process them */
+	int tw_syn_reopen;      /* a SYN above RCV.NXT reopens a TIME-WAIT 4-tuple
+	                           (RFC 1122 4.2.2.13; synack, Linux); 0: challenge
+	                           ACK, as RFC 5961 4 and tcp-testsuite's STANDARD */
+	int tw_ack_unexpected;  /* TIME-WAIT ACKs a segment with data or an
+	                           unexpected sequence number (BSD tcp_twcheck) */
+	int dsack;              /* report duplicate data in the first SACK block
+	                           (RFC 2883; synack, FreeBSD, Linux) */
+	int synrcvd_bare_ack;   /* in SYN-RECEIVED, answer an unacceptable segment
+	                           other than a SYN with a plain ACK (BSD) rather
+	                           than the SYN-ACK again */
+	int synack_mss_min_peer; /* SYN-ACK offers min(our MSS, the peer's) (FreeBSD) */
+	int maxseg_with_options; /* TCP_MAXSEG reports the MSS before the 12 bytes
+	                           of timestamps come off (FreeBSD t_maxseg) */
+	int rst_reply_after_close; /* data after close is answered with
+	                           <SEQ=SEG.ACK><CTL=RST> (BSD) rather than our
+	                           <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> */
+};
+
+/*
  * Stack-wide settings. Fill with sn_config_init() and change what you need;
  * fields added in later versions are appended, so always call the init first.
  */
@@ -115,9 +169,20 @@ struct sn_config {
 	char cc_default[16];
 	uint32_t init_cwnd_segs;
 	int no_hystart;             /* non-zero: plain slow start, without RFC 9406 */
+
+	/* See struct sn_profile; sn_config_init sets the "synack" profile. */
+	struct sn_profile profile;
 };
 
 void sn_config_init(struct sn_config *cfg);
+
+/*
+ * Switch cfg to a named profile: "synack" (the default), "freebsd" or
+ * "linux". Besides cfg->profile this sets the profile-like fields (buffer
+ * sizes, delayed-ACK time, minimum RTO, initial window, window-scale bound);
+ * call it before changing any of those by hand. -EINVAL for unknown names.
+ */
+int sn_config_set_profile(struct sn_config *cfg, const char *name);
 
 /* Create a stack. cfg may be NULL for the defaults. Returns NULL if out of memory. */
 struct sn_stack *sn_stack_new(const struct sn_config *cfg);

@@ -138,7 +138,8 @@ enum {
 	SN_SF_RECOVERY = 1u << 20,    /* in fast recovery (loss.c) until SND.UNA passes recover */
 	SN_SF_REXMT_UNA = 1u << 21,   /* resend the first unacknowledged segment now */
 	SN_SF_SACK_RECOVERY = 1u << 22, /* this recovery is driven by the scoreboard (RFC 6675) */
-	SN_SF_DSACK = 1u << 23,       /* dsack_left/right: report a duplicate (RFC 2883) */
+	SN_SF_DSACK = 1u << 23,       /* dsack holds a D-SACK block for the next ACK */
+	SN_SF_DATA_SEEN = 1u << 24,   /* text has arrived (profile.quickack's start) */
 };
 
 /*
@@ -181,7 +182,6 @@ struct sn_sock {
 	uint32_t ts_recent;         /* TS.Recent, RFC 7323 4.3 */
 	uint64_t ts_recent_us;      /* when TS.Recent was set (the 24-day rule, 5.5) */
 	uint32_t last_ack_sent;     /* Last.ACK.sent, RFC 7323 4.3 */
-	uint32_t dsack_left, dsack_right; /* octets received twice, for our next ACK */
 	uint32_t ts_rexmt;          /* our TSval when the rexmt timer last fired */
 
 	/* RFC 6298 state (rtt.c). */
@@ -195,6 +195,7 @@ struct sn_sock {
 	uint64_t last_rcv_us;       /* last segment accepted from the peer (keepalive) */
 	uint32_t unacked_rcv;       /* bytes received since we last sent an ACK */
 	uint16_t rcv_mss;           /* largest segment the peer has sent us */
+	uint8_t quickacks;          /* segments still ACKed at once (profile.quickack) */
 	uint8_t persist_backoff;
 	uint8_t keep_probes;        /* probes unanswered, keepalive or zero-window */
 
@@ -212,6 +213,8 @@ struct sn_sock {
 
 	struct sn_ring snd_buf, rcv_buf;
 	struct sn_reass reass;         /* out-of-order data (reass.c) */
+	uint32_t dsack[2];             /* duplicate range to report first (RFC 2883),
+	                                  when SN_SF_DSACK; profile.dsack only */
 	struct sn_timer rexmt_timer;   /* retransmission: SYN, SYN-ACK, data, FIN */
 	struct sn_timer fin2_timer;    /* an orphaned FIN-WAIT-2 connection's lifetime */
 	struct sn_timer delack_timer;  /* an ACK we are holding back */

@@ -19,6 +19,7 @@ static void usage(FILE *f)
 	        "  connect   open a TCP connection from a TAP device, netcat-style\n"
 	        "  http      serve a directory over HTTP/1.1 on a TAP device\n"
 	        "  cwnd      draw congestion control at work through a bottleneck, in memory\n"
+	        "  drill     run packetdrill scripts against the stack on a virtual clock\n"
 	        "  version   print the library version\n"
 	        "\n"
 	        "The network commands run their own stack on a TAP device\n"
@@ -42,6 +43,8 @@ int main(int argc, char **argv)
 		return cmd_http(argc - 1, argv + 1);
 	if (strcmp(cmd, "cwnd") == 0)
 		return cmd_cwnd(argc - 1, argv + 1);
+	if (strcmp(cmd, "drill") == 0)
+		return cmd_drill(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0) {
 		printf("synack %d.%d.%d\n", SN_VERSION_MAJOR, SN_VERSION_MINOR, SN_VERSION_PATCH);
 		return 0;

@@ -604,6 +604,10 @@ int sn_getsockopt(struct sn_sock *s, int level, int name, void *val, socklen_t *
 			if ((s->state == SN_CLOSED || s->state == SN_LISTEN) && s->opt.user_mss)
 				return put_int(val, len, s->opt.user_mss);
 			sn_tcp_info(s, &info);
+			/* FreeBSD reports t_maxseg, before the timestamps' 12 bytes. */
+			if (s->stack->cfg.profile.maxseg_with_options && s->state >= SN_SYN_RECEIVED &&
+			    (s->topts & SN_TCPI_OPT_TIMESTAMPS))
+				info.mss += 12;
 			return put_int(val, len, (int)info.mss);
 		}
 		default:

@@ -51,12 +51,28 @@ bool tcp_challenge_ack_allowed(struct sn_stack *st)
 	return true;
 }
 
-static void challenge_ack(struct sn_sock *s)
+/*
+ * An ACK for a segment we did not accept. In SYN-RECEIVED tcp_output answers
+ * with the SYN-ACK again (the peer may have missed it); with the profile's
+ * synrcvd_bare_ack a segment other than a SYN gets the plain
+ * <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> of RFC 9293 3.10.7.4 instead, as BSD.
+ */
+static void ack_unaccepted(struct sn_sock *s, uint8_t flags)
+{
+	if (s->state == SN_SYN_RECEIVED && !(flags & SN_TH_SYN) &&
+	    s->stack->cfg.profile.synrcvd_bare_ack) {
+		tcp_send_raw(s->stack, &s->t, s->snd_nxt, s->rcv_nxt, SN_TH_ACK, tcp_rcv_window(s), s);
+		return;
+	}
+	tcp_send_ack(s);
+}
+
+static void challenge_ack(struct sn_sock *s, uint8_t flags)
 {
 	struct sn_stack *st = s->stack;
 	if (tcp_challenge_ack_allowed(st)) {
 		STAT_INC(st, tcp_challenge_ack);
-		tcp_send_ack(s);
+		ack_unaccepted(s, flags);
 	} else {
 		STAT_INC(st, tcp_challenge_ack_limited);
 	}
@@ -77,6 +93,18 @@ static void challenge_ack(struct sn_sock *s)
  * clock wraps its sign bit in 24.8 days), so PAWS must not use it. */
 #define PAWS_IDLE_US (24ull * 24 * 3600 * 1000000)
 
+/* RFC 2883: remember [left, right) as duplicate data, to be reported in
+ * the first SACK block of our next ACK. */
+static void dsack_note(struct sn_sock *s, uint32_t left, uint32_t right)
+{
+	if (!s->stack->cfg.profile.dsack || !(s->topts & SN_TCPI_OPT_SACK) || left == right)
+		return;
+	s->dsack[0] = left;
+	s->dsack[1] = right;
+	s->flags |= SN_SF_DSACK;
+	tcp_send_ack(s); /* a duplicate is answered at once, like a hole */
+}
+
 static void oow_ack(struct sn_sock *s, uint32_t seglen, uint8_t flags)
 {
 	struct sn_stack *st = s->stack;
@@ -86,23 +114,9 @@ static void oow_ack(struct sn_sock *s, uint32_t seglen, uint8_t flags)
 			return;
 		s->last_oow_ack_us = st->now_us;
 	}
-	tcp_send_ack(s);
+	ack_unaccepted(s, flags);
 }
 
-
-/*
- * RFC 2883: octets [left, right) arrived again, below RCV.NXT. With SACK
- * agreed, our next ACK reports them as its first block (a D-SACK), which
- * tells the sender that its retransmission was not needed.
- */
-static void note_dsack(struct sn_sock *s, uint32_t left, uint32_t right)
-{
-	if (!(s->topts & SN_TCPI_OPT_SACK) || !sn_seq_lt(left, right))
-		return;
-	s->dsack_left = left;
-	s->dsack_right = right;
-	s->flags |= SN_SF_DSACK;
-}
 
 /* RFC 9293 3.10.7.4, first check: the four cases of segment acceptability. */
 static bool seq_acceptable(uint32_t seq, uint32_t seglen, uint32_t rcv_nxt, uint32_t wnd)
@@ -146,6 +160,17 @@ void tcp_options_agree(struct sn_sock *s, const struct sn_tcp *th)
 	if (s->topts & SN_TCPI_OPT_TIMESTAMPS) {
 		s->ts_recent = th->opts.ts_val; /* 4.3: TS.Recent from the SYN */
 		s->ts_recent_us = s->stack->now_us;
+	}
+	if (s->stack->cfg.profile.rcvbuf_round_mss) {
+		/* FreeBSD (tcp_mss) rounds the receive buffer up to a whole
+		 * number of segments once the MSS is known, so that the window
+		 * is a multiple of it: 65536 becomes 65700 for an MSS of 1460. */
+		uint32_t mss = th->opts.has_mss ? th->opts.mss : 536;
+		uint32_t mine = tcp_rcv_mss_offer(s);
+		if (mine < mss)
+			mss = mine;
+		if (mss > 0 && s->rcv_buf.cap % mss != 0)
+			sn_ring_resize(&s->rcv_buf, (s->rcv_buf.cap / mss + 1) * mss);
 	}
 }
 
@@ -391,6 +416,11 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 	}
 
 	uint32_t wnd = tcp_rcv_offered(s); /* the window of the acceptability test */
+	/* BSD tests against the space it has (rcv_wnd), which may exceed what
+	 * the 16-bit field could offer without scaling. */
+	if (st->cfg.profile.rcv_wnd_bsd && sn_ring_space(&s->rcv_buf) > wnd &&
+	    !(s->state == SN_SYN_RECEIVED && (s->flags & SN_SF_PASSIVE)))
+		wnd = sn_ring_space(&s->rcv_buf); /* (a syncache entry: the offer) */
 	uint32_t seglen = tcp_seg_seqlen(flags, len);
 	bool ts = (s->topts & SN_TCPI_OPT_TIMESTAMPS) && th->opts.has_ts;
 
@@ -424,10 +454,11 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 			if (flags & SN_TH_RST)
 				STAT_INC(st, tcp_rst_ignored);
 			else if ((flags & SN_TH_SYN) && s->state != SN_SYN_RECEIVED)
-				challenge_ack(s); /* RFC 5961 4.2: whatever its seq */
+				challenge_ack(s, flags); /* RFC 5961 4.2: whatever its seq */
 			else {
-				if (len > 0 && sn_seq_leq(seq + (uint32_t)len, s->rcv_nxt))
-					note_dsack(s, seq, seq + (uint32_t)len);
+				if (len > 0 && sn_seq_lt(seq, s->rcv_nxt))
+					dsack_note(s, seq, sn_seq_lt(seq + (uint32_t)len, s->rcv_nxt)
+					                       ? seq + (uint32_t)len : s->rcv_nxt);
 				oow_ack(s, seglen, flags);
 			}
 			drop_bad(s, "not in the receive window");
@@ -438,8 +469,10 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 	/* Second: RST. RFC 5961 3.2: only an exact match on RCV.NXT resets; any
 	 * other in-window RST may be a blind attack and gets a challenge ACK. */
 	if (flags & SN_TH_RST) {
-		if (seq != s->rcv_nxt) {
-			challenge_ack(s);
+		/* With the profile's RFC 793 switch (FreeBSD insecure_rst) any
+		 * RST in the window resets, as RFC 793 had it. */
+		if (seq != s->rcv_nxt && !st->cfg.profile.rfc793_rst) {
+			challenge_ack(s, flags);
 			return;
 		}
 		STAT_INC(st, tcp_rst_rx);
@@ -474,7 +507,12 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 	 * at or before the last ACK we sent, its TSval is the one our next ACK
 	 * echoes. So TSecr reports the oldest segment not yet acknowledged,
 	 * and delayed ACKs and holes count in the peer's RTT. */
-	if (ts && sn_seq_leq(seq, s->last_ack_sent) && sn_seq_geq(th->opts.ts_val, s->ts_recent)) {
+	/* Not from a segment whose ACK acknowledges what we never sent: that
+	 * segment is dropped below, and a forged TSval must not stay behind
+	 * to make PAWS drop the real ones (as Linux, tcp_validate_incoming). */
+	bool ack_sane = !(flags & SN_TH_ACK) || sn_seq_leq(th->ack, s->snd_max);
+	if (ts && ack_sane && sn_seq_leq(seq, s->last_ack_sent) &&
+	    sn_seq_geq(th->opts.ts_val, s->ts_recent)) {
 		s->ts_recent = th->opts.ts_val;
 		s->ts_recent_us = st->now_us;
 	}
@@ -486,7 +524,16 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 			tcb_close(s, 0); /* 3.10.7.4: return to LISTEN */
 			return;
 		}
-		challenge_ack(s);
+		if (st->cfg.profile.rfc793_syn) {
+			/* RFC 793 3.9 (FreeBSD insecure_syn): a SYN in the window
+			 * is an error; reset the connection and tell the user. */
+			tcp_send_rst(s);
+			if (s->state == SN_ESTABLISHED || s->state == SN_CLOSE_WAIT)
+				STAT_INC(st, tcp_estab_resets);
+			tcb_close(s, ECONNRESET);
+			return;
+		}
+		challenge_ack(s, flags);
 		return;
 	}
 
@@ -573,7 +620,7 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 	if (sn_seq_lt(seq, s->rcv_nxt)) {
 		uint32_t dup = s->rcv_nxt - seq;
 		if (len > 0)
-			note_dsack(s, seq, seq + (dup < len ? dup : (uint32_t)len));
+			dsack_note(s, seq, dup < len ? s->rcv_nxt : seq + (uint32_t)len);
 		if (dup >= len) {
 			data += len;
 			len = 0;
@@ -583,6 +630,12 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 		}
 		seq = s->rcv_nxt;
 	}
+	/* Text that overlaps what the reassembly queue holds is a duplicate
+	 * too (RFC 2883 section 4, the first such range). */
+	uint32_t dl, dr;
+	if (len > 0 && !(s->flags & SN_SF_DSACK) &&
+	    sn_reass_first_dup(&s->reass, seq, (uint32_t)len, &dl, &dr))
+		dsack_note(s, dl, dr);
 	uint32_t room = s->rcv_nxt + wnd - seq; /* seq lies in the window here */
 	if (len > room) {
 		len = room;
@@ -600,8 +653,12 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 		/* RFC 1122 4.2.2.13: data after the application closed cannot
 		 * be delivered; say so with a RST. A child still waiting in the
 		 * accept queue also carries USER_CLOSED (no handle yet), but its
-		 * application is still to come: keep the data. */
-		tcp_send_rst(s);
+		 * application is still to come: keep the data. BSD answers as for
+		 * a connection that no longer exists (<SEQ=SEG.ACK><CTL=RST>). */
+		if (st->cfg.profile.rst_reply_after_close)
+			tcp_reply_rst(st, s->t.raddr, s->t.laddr, th, len);
+		else
+			tcp_send_rst(s);
 		tcb_close(s, 0);
 		return;
 	}
@@ -637,7 +694,24 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 		 * gap is filled in whole or in part, for at least every second
 		 * full-sized segment, and for a FIN (below); otherwise within
 		 * delack_ms. */
-		if (gap || !all || s->unacked_rcv >= 2u * s->rcv_mss)
+		bool second = st->cfg.profile.ack_every_2nd_seg &&
+		              sn_timer_armed(&s->delack_timer); /* FreeBSD: any size */
+		bool quick = false;
+		if (st->cfg.profile.quickack && n > 0) {
+			/* Linux's quick-ACK mode: the first text of a connection
+			 * starts it, for up to 16 segments (fewer when half the
+			 * buffer holds fewer), each ACKed at once. */
+			if (!(s->flags & SN_SF_DATA_SEEN)) {
+				uint32_t q = s->rcv_buf.cap / (2u * (s->rcv_mss ? s->rcv_mss : 536));
+				s->flags |= SN_SF_DATA_SEEN;
+				s->quickacks = (uint8_t)(q > 16 ? 16 : q);
+			}
+			if (s->quickacks > 0) {
+				s->quickacks--;
+				quick = true;
+			}
+		}
+		if (gap || !all || s->unacked_rcv >= 2u * s->rcv_mss || second || quick)
 			tcp_send_ack(s);
 		else
 			tcp_delack_arm(s);
@@ -662,7 +736,13 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 		case SN_SYN_RECEIVED:
 		case SN_ESTABLISHED:
 			tcb_set_state(s, SN_CLOSE_WAIT);
-			tcp_send_ack(s);
+			/* Linux takes a FIN as the sign of an interactive peer
+			 * (ping-pong mode) and delays its ACK, unless no text has
+			 * come yet (its ACK timeout is then still zero). */
+			if (st->cfg.profile.quickack && (s->flags & SN_SF_DATA_SEEN))
+				tcp_delack_arm(s);
+			else
+				tcp_send_ack(s);
 			break;
 		case SN_FIN_WAIT_1:
 			/* Our FIN is not yet acknowledged (else we would be in
@@ -696,7 +776,20 @@ static void tw_input(struct sn_stack *st, struct sn_tw *tw, struct sn_netif *nif
 		}
 		return;
 	}
-	if ((th->flags & SN_TH_SYN) && !(th->flags & SN_TH_ACK) && sn_seq_gt(th->seq, tw->rcv_nxt)) {
+	const struct sn_profile *pf = &st->cfg.profile;
+	uint32_t seglen = tcp_seg_seqlen(th->flags, len);
+	if ((th->flags & SN_TH_SYN) && pf->rfc793_syn &&
+	    sn_seq_in(th->seq, tw->rcv_nxt, tw->rcv_nxt + tw->wnd)) {
+		/* RFC 793 (FreeBSD insecure_syn): a SYN in the window is an
+		 * error in every synchronized state; reset. */
+		struct sn_tuple t = tw->t;
+		uint32_t snd = tw->snd_nxt, rcv = tw->rcv_nxt;
+		tw_kill(st, tw);
+		tcp_send_raw(st, &t, snd, rcv, SN_TH_RST | SN_TH_ACK, 0, NULL);
+		return;
+	}
+	if ((th->flags & SN_TH_SYN) && !(th->flags & SN_TH_ACK) && sn_seq_gt(th->seq, tw->rcv_nxt) &&
+	    pf->tw_syn_reopen) {
 		struct sn_sock *ls = tcb_find_listener(st, tw->t.laddr, tw->t.lport);
 		if (ls) {
 			tw_kill(st, tw);
@@ -704,7 +797,6 @@ static void tw_input(struct sn_stack *st, struct sn_tw *tw, struct sn_netif *nif
 			return;
 		}
 	}
-	uint32_t seglen = tcp_seg_seqlen(th->flags, len);
 	if ((th->flags & SN_TH_FIN) && th->seq + seglen == tw->rcv_nxt) {
 		STAT_INC(st, tcp_tw_reack);
 		tcp_send_tw_ack(st, tw);
@@ -721,6 +813,12 @@ static void tw_input(struct sn_stack *st, struct sn_tw *tw, struct sn_netif *nif
 		} else {
 			STAT_INC(st, tcp_challenge_ack_limited);
 		}
+	} else if (pf->tw_ack_unexpected && (th->flags & SN_TH_ACK) &&
+	           (th->flags != SN_TH_ACK || len > 0 || th->seq != tw->rcv_nxt ||
+	            th->ack != tw->snd_nxt)) {
+		/* BSD (tcp_twcheck): anything but a duplicate of the last ACK
+		 * is answered with an ACK that says where we are. */
+		tcp_send_tw_ack(st, tw);
 	}
 }
 
@@ -749,8 +847,11 @@ void tcp_input(struct sn_netif *nif, const struct sn_ipv4 *ip, const uint8_t *se
 	struct sn_sock *s = tcb_lookup(st, &t);
 	tcp_trace_seg(st, SN_TRACE_SEG_IN, s, ip->src, ip->dst, &th, (uint32_t)dlen, NULL);
 
-	/* SYN and FIN together make no sense in any state; scanners use them. */
-	if ((th.flags & (SN_TH_SYN | SN_TH_FIN)) == (SN_TH_SYN | SN_TH_FIN)) {
+	/* SYN and FIN together make no sense in any state; scanners use them.
+	 * A profile may take them as they come (FreeBSD drop_synfin=0): a
+	 * listener then sees a SYN, the FIN being ignored like the data. */
+	bool synfin = (th.flags & (SN_TH_SYN | SN_TH_FIN)) == (SN_TH_SYN | SN_TH_FIN);
+	if (synfin && st->cfg.profile.drop_synfin && !st->cfg.profile.synfin_listen_only) {
 		STAT_INC(st, tcp_drop_syn_fin);
 		return;
 	}
@@ -769,6 +870,12 @@ void tcp_input(struct sn_netif *nif, const struct sn_ipv4 *ip, const uint8_t *se
 	}
 	struct sn_sock *ls = tcb_find_listener(st, t.laddr, t.lport);
 	if (ls) {
+		if (synfin && st->cfg.profile.drop_synfin) {
+			STAT_INC(st, tcp_drop_syn_fin);
+			return;
+		}
+		if (synfin)
+			th.flags &= (uint8_t)~SN_TH_FIN;
 		listen_input(ls, ip, &th);
 		return;
 	}

@@ -97,7 +97,10 @@ void tcp_options_init(struct sn_sock *s)
 		s->topts |= SN_TCPI_OPT_TIMESTAMPS;
 	if (!st->cfg.no_sack)
 		s->topts |= SN_TCPI_OPT_SACK;
-	s->rcv_wscale = wscale_for(s->rcv_buf.cap, st->cfg.wscale_max);
+	/* A profile may size the shift for the largest buffer the system
+	 * allows rather than this one (FreeBSD, Linux): what they offer. */
+	uint32_t space = st->cfg.profile.wscale_space ? st->cfg.profile.wscale_space : s->rcv_buf.cap;
+	s->rcv_wscale = wscale_for(space, st->cfg.wscale_max);
 	s->snd_wscale = 0;
 	s->ts_recent = 0;
 	s->ts_recent_us = 0;
@@ -219,7 +222,16 @@ uint32_t tcp_rcv_window(struct sn_sock *s)
 		free = max;
 	uint32_t promised = tcp_rcv_offered(s);
 	uint32_t wnd = promised;
-	if (free > promised) {
+	if (s->stack->cfg.profile.rcv_wnd_bsd) {
+		/* BSD (tcp_output): offer all the free space whenever a segment
+		 * goes out; the SWS rule only keeps a window smaller than a
+		 * quarter of the buffer and one MSS shut. */
+		if (free < s->rcv_buf.cap / 4 && free < tcp_rcv_mss_offer(s))
+			free = 0;
+		wnd = free & ~(unit - 1);
+		if (wnd < promised)
+			wnd = promised;
+	} else if (free > promised) {
 		uint32_t step = s->rcv_buf.cap / 2;
 		uint32_t mss = tcp_rcv_mss_offer(s); /* the full-sized segment the peer may send */
 		if (mss < step)
@@ -308,6 +320,10 @@ static void send_syn(struct sn_sock *s)
 		.wnd = (uint16_t)wnd,
 		.opts = {.has_mss = true, .mss = tcp_rcv_mss_offer(s)},
 	};
+	/* FreeBSD's syncache offers no more than the peer's MSS in its SYN-ACK. */
+	if (synack && st->cfg.profile.synack_mss_min_peer && s->peer_mss &&
+	    s->peer_mss < th.opts.mss)
+		th.opts.mss = s->peer_mss;
 	/* Our SYN offers what the config allows; a SYN-ACK carries what the
 	 * peer's SYN offered too (topts is then the agreed set). RFC 7323 2.2
 	 * and 3.2, RFC 2018 section 2. Window scale 0 is still sent, so that
@@ -323,7 +339,8 @@ static void send_syn(struct sn_sock *s)
 		th.opts.ts_val = tcp_ts_now(s);
 		th.opts.ts_ecr = synack ? s->ts_recent : 0;
 	}
-	size_t hlen = sn_tcp_emit(seg_buf(st), seg_room(st), &th, NULL);
+	const char *order = st->cfg.profile.syn_opt_order[0] ? st->cfg.profile.syn_opt_order : NULL;
+	size_t hlen = sn_tcp_emit(seg_buf(st), seg_room(st), &th, order);
 	if (!hlen)
 		return;
 	s->snd_nxt = s->iss + 1;
@@ -359,7 +376,7 @@ static unsigned sack_opts(const struct sn_sock *s, struct sn_tcp_opts *o)
 	unsigned max = o->has_ts ? 3 : SN_TCP_MAX_SACK, n = 0;
 	/* RFC 2883: a duplicate just received is reported first, once. */
 	if (s->flags & SN_SF_DSACK)
-		o->sack[n++] = (struct sn_sack_block){s->dsack_left, s->dsack_right};
+		o->sack[n++] = (struct sn_sack_block){s->dsack[0], s->dsack[1]};
 	if (!sn_reass_empty(&s->reass)) {
 		uint32_t blocks[SN_TCP_MAX_SACK][2];
 		unsigned k = sn_reass_sack_blocks(&s->reass, blocks, max - n);

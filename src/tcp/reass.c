@@ -388,3 +388,18 @@ unsigned sn_reass_sack_blocks(const struct sn_reass *q, uint32_t blocks[][2], un
 	}
 	return n;
 }
+
+bool sn_reass_first_dup(const struct sn_reass *q, uint32_t seq, uint32_t len, uint32_t *left,
+                        uint32_t *right)
+{
+	for (const struct sn_reass_seg *p = q->head; p && len > 0; p = p->next) {
+		uint32_t l = sn_seq_gt(p->seq, seq) ? p->seq : seq;
+		uint32_t r = sn_seq_lt(seg_end(p), seq + len) ? seg_end(p) : seq + len;
+		if (sn_seq_lt(l, r)) {
+			*left = l;
+			*right = r;
+			return true;
+		}
+	}
+	return false;
+}

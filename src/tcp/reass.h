@@ -67,6 +67,11 @@ uint32_t sn_reass_deliver(struct sn_reass *q, uint32_t *rcv_nxt, struct sn_ring 
  */
 unsigned sn_reass_sack_blocks(const struct sn_reass *q, uint32_t blocks[][2], unsigned max);
 
+/* The first range of [seq, seq + len) that the queue already holds, for a
+ * D-SACK block (RFC 2883). Returns false if none of it is held. */
+bool sn_reass_first_dup(const struct sn_reass *q, uint32_t seq, uint32_t len, uint32_t *left,
+                        uint32_t *right);
+
 static inline bool sn_reass_empty(const struct sn_reass *q) { return q->head == NULL && !q->fin; }
 
 #endif /* SN_REASS_H */

@@ -279,6 +279,94 @@ static size_t put_opts(uint8_t *out, const struct sn_tcp_opts *o, const char *or
 	return n;
 }
 
+/*
+ * FreeBSD's layout (tcp_addoptions): each option is placed at the alignment
+ * it wants, NOPs filling the gap, with no pairing of neighbours: MSS at 4n,
+ * window scale at 4n+1, SACK-permitted at 2n, timestamps and SACK blocks at
+ * 4n+2. What is left to the 4-byte boundary is EOL (sn_tcp_emit pads), so a
+ * SYN-ACK with only MSS and SACK-permitted reads <mss,sackOK,eol,eol>.
+ */
+static size_t put_opts_bsd(uint8_t *out, const struct sn_tcp_opts *o, const char *order)
+{
+	size_t n = 0;
+	size_t nsack = o->num_sack > SN_TCP_MAX_SACK ? SN_TCP_MAX_SACK : o->num_sack;
+	bool done[5] = {false};
+	const char *letters = "MWSTK";
+	const uint8_t align_mod[] = {4, 4, 2, 4, 4}, align_rem[] = {0, 1, 0, 2, 2};
+
+	for (const char *p = order; *p != '\0'; p++) {
+		const char *at = strchr(letters, *p);
+		if (!at)
+			continue;
+		int i = (int)(at - letters);
+		bool present = (i == 0 && o->has_mss) || (i == 1 && o->has_wscale) ||
+		               (i == 2 && o->sack_permitted) || (i == 3 && o->has_ts) ||
+		               (i == 4 && nsack > 0);
+		if (!present || done[i])
+			continue;
+		done[i] = true;
+		while (n % align_mod[i] != align_rem[i]) {
+			if (out)
+				out[n] = SN_TCPOPT_NOP;
+			n++;
+		}
+		switch (i) {
+		case 0:
+			if (out) {
+				out[n] = SN_TCPOPT_MSS;
+				out[n + 1] = OLEN_MSS;
+				sn_put16(out + n + 2, o->mss);
+			}
+			n += 4;
+			break;
+		case 1:
+			if (out) {
+				out[n] = SN_TCPOPT_WSCALE;
+				out[n + 1] = OLEN_WSCALE;
+				out[n + 2] = o->wscale;
+			}
+			n += 3;
+			break;
+		case 2:
+			if (out) {
+				out[n] = SN_TCPOPT_SACK_PERM;
+				out[n + 1] = OLEN_SACK_PERM;
+			}
+			n += 2;
+			break;
+		case 3:
+			if (out) {
+				out[n] = SN_TCPOPT_TIMESTAMP;
+				out[n + 1] = OLEN_TIMESTAMP;
+				sn_put32(out + n + 2, o->ts_val);
+				sn_put32(out + n + 6, o->ts_ecr);
+			}
+			n += 10;
+			break;
+		default:
+			if (out) {
+				out[n] = SN_TCPOPT_SACK;
+				out[n + 1] = (uint8_t)(2 + nsack * OLEN_SACK_BLOCK);
+				for (size_t k = 0; k < nsack; k++) {
+					sn_put32(out + n + 2 + k * OLEN_SACK_BLOCK, o->sack[k].left);
+					sn_put32(out + n + 6 + k * OLEN_SACK_BLOCK, o->sack[k].right);
+				}
+			}
+			n += 2 + nsack * OLEN_SACK_BLOCK;
+			break;
+		}
+	}
+	return n;
+}
+
+/* An order string starting with 'b' asks for FreeBSD's alignment rules. */
+static size_t put_opts_any(uint8_t *out, const struct sn_tcp_opts *o, const char *order)
+{
+	if (order[0] == 'b')
+		return put_opts_bsd(out, o, order + 1);
+	return put_opts(out, o, order);
+}
+
 static size_t round4(size_t n)
 {
 	return (n + 3) & ~(size_t)3;
@@ -295,7 +383,7 @@ size_t sn_tcp_emit(uint8_t *buf, size_t cap, const struct sn_tcp *h, const char 
 
 	if (order == NULL)
 		order = DEFAULT_ORDER;
-	olen = round4(put_opts(NULL, &h->opts, order));
+	olen = round4(put_opts_any(NULL, &h->opts, order));
 	if (olen > TCP_MAX_OPTS)
 		return 0;
 	hdr_len = SN_TCP_HLEN + olen;
@@ -317,7 +405,7 @@ size_t sn_tcp_emit(uint8_t *buf, size_t cap, const struct sn_tcp *h, const char 
 	/* Pad with EOL up to the data offset; the encodings above are already
 	 * 4-byte multiples, so this is only a guard. */
 	memset(buf + SN_TCP_HLEN, SN_TCPOPT_EOL, olen);
-	put_opts(buf + SN_TCP_HLEN, &h->opts, order);
+	put_opts_any(buf + SN_TCP_HLEN, &h->opts, order);
 	return hdr_len;
 }
 

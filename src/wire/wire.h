@@ -215,6 +215,10 @@ enum sn_wire_err sn_tcp_parse(const uint8_t *buf, size_t len, uint32_t src, uint
  *   SACK_PERM otherwise: 01 01 04 02
  *   WSCALE:           01 03 03 ss
  *   SACK blocks:      01 01 05 (2+8n) <blocks>
+ * An order starting with 'b' ("bMWST") uses FreeBSD's layout instead: each
+ * option at its own alignment (MSS 4n, WSCALE 4n+1, SACK_PERM 2n, TS and SACK
+ * blocks 4n+2) with NOPs before it, e.g. <mss,nop,wscale,sackOK,TS> and
+ * <mss,sackOK,eol,eol>.
  * The header length is rounded up to a multiple of 4 (padded with EOL = 0).
  * hdr_len, payload_* and csum in h are ignored. The checksum field is written
  * as 0; call sn_tcp_set_csum once the payload follows the header.
