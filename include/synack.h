@@ -100,6 +100,12 @@ struct sn_profile {
 	int rst_reply_after_close; /* data after close is answered with
 	                           <SEQ=SEG.ACK><CTL=RST> (BSD) rather than our
 	                           <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> */
+	int ack_resends_fin;    /* an ACK sent while our FIN is unacknowledged
+	                           carries the FIN again (BSD tcp_output); not
+	                           challenge ACKs */
+	int ack_unsent_silent;  /* drop a segment that acknowledges data never
+	                           sent without answering (Linux), rather than
+	                           with an ACK (RFC 9293 3.10.7.4) */
 };
 
 /*

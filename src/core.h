@@ -140,6 +140,7 @@ enum {
 	SN_SF_SACK_RECOVERY = 1u << 22, /* this recovery is driven by the scoreboard (RFC 6675) */
 	SN_SF_DSACK = 1u << 23,       /* dsack holds a D-SACK block for the next ACK */
 	SN_SF_DATA_SEEN = 1u << 24,   /* text has arrived (profile.quickack's start) */
+	SN_SF_ACK_PLAIN = 1u << 25,   /* the owed ACK is a challenge ACK: no FIN on it */
 };
 
 /*

@@ -77,6 +77,7 @@ int sn_config_set_profile(struct sn_config *cfg, const char *name)
 		p.tw_syn_reopen = 0;
 		p.tw_ack_unexpected = 1;
 		p.rst_reply_after_close = 1;
+		p.ack_resends_fin = 1;
 		p.synrcvd_bare_ack = 1;
 		p.synack_mss_min_peer = 1;
 		p.maxseg_with_options = 1;
@@ -92,6 +93,7 @@ int sn_config_set_profile(struct sn_config *cfg, const char *name)
 	} else if (strcmp(name, "linux") == 0) {
 		p.wscale_space = 2097152;
 		p.quickack = 1;
+		p.ack_unsent_silent = 1;
 		cfg->rcvbuf = 65535;
 		cfg->sndbuf = 262144;
 		cfg->delack_ms = 40;

@@ -72,6 +72,7 @@ static void challenge_ack(struct sn_sock *s, uint8_t flags)
 	struct sn_stack *st = s->stack;
 	if (tcp_challenge_ack_allowed(st)) {
 		STAT_INC(st, tcp_challenge_ack);
+		s->flags |= SN_SF_ACK_PLAIN;
 		ack_unaccepted(s, flags);
 	} else {
 		STAT_INC(st, tcp_challenge_ack_limited);
@@ -493,9 +494,14 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 			return;
 		case SN_FIN_WAIT_1:
 		case SN_FIN_WAIT_2:
+		case SN_CLOSING:
+			/* RFC 9293 has CLOSING end without a word to the user;
+			 * Linux and FreeBSD report the reset (SO_ERROR) to an
+			 * application that may still hold the socket after
+			 * shutdown(SHUT_WR), as in FIN-WAIT. */
 			tcb_close(s, ECONNRESET);
 			return;
-		default: /* CLOSING, LAST_ACK */
+		default: /* LAST_ACK: the application has closed */
 			tcb_close(s, 0);
 			return;
 		}
@@ -573,7 +579,9 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 		 * a retransmission may have moved snd_nxt back. */
 		if (sn_seq_gt(th->ack, s->snd_max) ||
 		    sn_seq_lt(th->ack, s->snd_una - s->max_snd_wnd)) {
-			oow_ack(s, seglen, flags);
+			/* Linux answers an ACK of data never sent with silence. */
+			if (!(sn_seq_gt(th->ack, s->snd_max) && st->cfg.profile.ack_unsent_silent))
+				oow_ack(s, seglen, flags);
 			drop_bad(s, "ACK outside the acceptable range");
 			return;
 		}

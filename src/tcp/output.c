@@ -285,7 +285,7 @@ void tcp_send_rst(struct sn_sock *s)
 /* A segment carrying our ACK is leaving: nothing is owed any more. */
 static void sent_ack(struct sn_sock *s, uint32_t wnd)
 {
-	s->flags &= ~(SN_SF_ACK_NOW | SN_SF_DSACK);
+	s->flags &= ~(SN_SF_ACK_NOW | SN_SF_DSACK | SN_SF_ACK_PLAIN);
 	s->last_ack_sent = s->rcv_nxt;
 	s->unacked_rcv = 0;
 	sn_timer_cancel(&s->stack->wheel, &s->delack_timer);
@@ -663,6 +663,15 @@ void tcp_output(struct sn_sock *s)
 		 * sequence check and be thrown away with the news it carries
 		 * (as BSD's tcp_output says). */
 		uint32_t seq = (len == 0 && !fin) ? s->snd_max : s->snd_nxt;
+		if (len == 0 && !fin && st->cfg.profile.ack_resends_fin &&
+		    !(s->flags & SN_SF_ACK_PLAIN) && (s->flags & SN_SF_FIN_QUEUED) &&
+		    fin_state(s->state) && s->snd_max == fin_seq + 1 &&
+		    sn_seq_leq(s->snd_una, fin_seq)) {
+			/* The freebsd profile: BSD's tcp_output puts our FIN,
+			 * sent and not yet acknowledged, on any ACK it sends. */
+			send_seg(s, fin_seq, 0, true, &opts, nsack);
+			break;
+		}
 		if (!send_seg(s, seq, len, fin, &opts, nsack))
 			break;
 		s->snd_nxt += len + (fin ? 1 : 0);
