@@ -380,6 +380,14 @@ static void syn_sent_input(struct sn_sock *s, const struct sn_tcp *th, const uin
 	s->snd_wnd = th->wnd; /* a SYN: not scaled */
 	s->snd_wl1 = th->seq;
 	s->max_snd_wnd = th->wnd;
+	/* "If there are other controls or text in the segment, queue them for
+	 * processing after the ESTABLISHED state has been reached": the text
+	 * is held in the reassembly queue, unacknowledged, until then
+	 * (sync_input). A FIN on the SYN is not kept, as in FreeBSD: it is
+	 * not acknowledged, so the peer sends it again. */
+	if (len > 0)
+		sn_reass_insert(&s->reass, s->rcv_nxt, sn_ring_space(&s->rcv_buf), s->rcv_nxt, data,
+		                (uint32_t)len, false);
 	tcb_set_state(s, SN_SYN_RECEIVED);
 	s->snd_nxt = s->iss;
 	s->syn_tries = 0;
@@ -669,6 +677,16 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 			tcp_send_rst(s);
 		tcb_close(s, 0);
 		return;
+	}
+	if (text_state && !sn_reass_empty(&s->reass) &&
+	    sn_reass_deliver(&s->reass, &s->rcv_nxt, &s->rcv_buf, &fin) > 0) {
+		/* Text that came on the peer's SYN while we were in SYN-SENT
+		 * waited in the queue for ESTABLISHED (RFC 9293 3.10.7.3); it
+		 * is in order now. (Otherwise the queue never starts at
+		 * RCV.NXT here: a filled hole is delivered below.) */
+		fin_counted = fin;
+		tcb_event(s, SN_EV_READABLE);
+		tcp_delack_arm(s);
 	}
 	if (text_state && seq != s->rcv_nxt && (len > 0 || (flags & SN_TH_FIN))) {
 		/* Out of order: hold it until the hole before it fills, and
