@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build demo test test-sanitize fuzz clean install
+.PHONY: all build demo test test-sanitize fuzz bench clean install
 
 all: build
 
@@ -22,6 +22,13 @@ test:
 	@scripts/deps.sh test
 	@$(MAKE) --no-print-directory build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Every benchmark, synack beside the Linux kernel in the same run; one table,
+# and the figures in $(BUILD)/bench/results.json. BENCH_QUICK=1 for a short run.
+bench:
+	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory build >/dev/null
+	sh bench/run.sh $(BUILD)
 
 # The same tests built with AddressSanitizer and UndefinedBehaviorSanitizer.
 test-sanitize:
