@@ -507,9 +507,43 @@ void tcb_enter_time_wait(struct sn_sock *s, bool ack_fin)
 	tcb_maybe_free(s);
 }
 
+/*
+ * A record's expiry is a 32-bit millisecond clock (now_us / 1000, wrapping
+ * every 49.7 days), rounded up so a record never ends early, and compared
+ * modulo 2^32: that tells times apart up to 24.8 days, and a record lives
+ * 2*MSL, capped there. Keeping it in 32 bits is what brings struct sn_tw to
+ * 64 bytes (it was 72 with a 64-bit expiry in µs).
+ */
+#define TW_LIFE_MAX_MS 0x7fffffffull
+
+static uint32_t tw_clock_ms(uint64_t now_us)
+{
+	return (uint32_t)(now_us / 1000);
+}
+
+/* Milliseconds until tw expires, <= 0 once it has. */
+static int32_t tw_ms_left(const struct sn_tw *tw, uint64_t now_us)
+{
+	return (int32_t)(tw->expires_ms - tw_clock_ms(now_us));
+}
+
+uint64_t tw_next_deadline(const struct sn_stack *st)
+{
+	if (sn_list_empty(&st->tw_fifo))
+		return SN_TIME_NEVER;
+	const struct sn_tw *tw = SN_CONTAINER_OF(st->tw_fifo.next, struct sn_tw, fifo);
+	int32_t left = tw_ms_left(tw, st->now_us);
+	if (left <= 0)
+		return st->now_us;
+	return (st->now_us / 1000 + (uint64_t)left) * 1000;
+}
+
 void tw_restart(struct sn_stack *st, struct sn_tw *tw)
 {
-	tw->expires_us = st->now_us + 2ull * st->cfg.msl_ms * 1000;
+	uint64_t life_ms = 2ull * st->cfg.msl_ms;
+	if (life_ms > TW_LIFE_MAX_MS)
+		life_ms = TW_LIFE_MAX_MS;
+	tw->expires_ms = tw_clock_ms(st->now_us + life_ms * 1000 + 999);
 	if (sn_list_linked(&tw->fifo))
 		sn_list_del(&tw->fifo);
 	sn_list_add_tail(&st->tw_fifo, &tw->fifo);
@@ -519,7 +553,7 @@ void tw_expire(struct sn_stack *st)
 {
 	while (!sn_list_empty(&st->tw_fifo)) {
 		struct sn_tw *tw = SN_CONTAINER_OF(st->tw_fifo.next, struct sn_tw, fifo);
-		if (tw->expires_us > st->now_us)
+		if (tw_ms_left(tw, st->now_us) > 0)
 			break;
 		tw_trace_closed(st, tw);
 		tw_destroy(st, tw);
