@@ -120,9 +120,12 @@ def main():
             note="bulk flow beside N idle connections, keepalive armed")
         row(f"scaling, N={n:,} idle", "ns/segment", d["ns_per_seg"], None,
             note=f"{rel:.3f} x N=0" if rel else "")
-    row("TAP: Linux -> synack", "Gbit/s", get("tap_to_synack", "synack", "gbps"),
+    row("TAP: Linux -> synack listen", "Gbit/s", get("tap_to_synack_tool", "synack", "gbps"),
         get("tap_to_synack", "kernel", "gbps"),
-        note="synack listen --discard over TAP; kernel: the same client to a Linux server over veth")
+        note="synack listen --discard (hashes every byte); kernel: same client to Linux over veth")
+    row("TAP: Linux -> synack (library)", "Gbit/s", get("tap_to_synack", "synack", "gbps"),
+        get("tap_to_synack", "kernel", "gbps"),
+        note="sn_bench tap-recv, same 64 KiB buffers, no hashing")
     row("TAP: synack -> Linux", "Gbit/s", get("tap_from_synack", "synack", "gbps"),
         get("tap_from_synack", "kernel", "gbps"), note="sn_bench tap-send; kernel over veth")
     for name, label, per in (("bulk_mtu1500", "bulk MTU 1500", "segments"),

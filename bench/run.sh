@@ -156,11 +156,29 @@ bench_tap() {
 		i=$((i + 1)); [ $i -lt 50 ] || { note "tap: synack did not come up"; return; }
 		sleep 0.1
 	done
-	emit tap_to_synack synack "$(in_ns $PFX-tap taskset -c $OTHER "$KB" send --to 198.18.2.2:5501 --seconds $T)"
+	emit tap_to_synack_tool synack "$(in_ns $PFX-tap taskset -c $OTHER "$KB" send --to 198.18.2.2:5501 --seconds $T)"
 	i=0
 	while kill -0 $lp 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 	kill $lp 2>/dev/null
 	wait $lp 2>/dev/null
+
+	# The same client to the library without the tool's SHA-256 of every
+	# byte (synack listen hashes what it receives, --discard too): sn_bench
+	# tap-recv, same defaults (64 KiB buffers).
+	in_ns $PFX-tap taskset -c $CPU "$SNB" tap-recv --tap snr0 --addr 198.18.4.2/24 \
+		--to 5503 --seconds $T >"$OUT/tap-recv.json" &
+	tp=$!
+	PIDS="$PIDS $tp"
+	i=0
+	until ip -n $PFX-tap link show snr0 >/dev/null 2>&1; do
+		i=$((i + 1)); [ $i -lt 50 ] || { note "tap: sn_bench did not come up"; return; }
+		sleep 0.1
+	done
+	ip -n $PFX-tap addr add 198.18.4.1/24 dev snr0
+	ip -n $PFX-tap link set snr0 up
+	in_ns $PFX-tap taskset -c $OTHER "$KB" send --to 198.18.4.2:5503 --seconds $T >/dev/null
+	wait $tp
+	emit tap_to_synack synack "$(cat "$OUT/tap-recv.json")"
 
 	# The other way: sn_bench sends over a TAP to the kernel's receiver.
 	in_ns $PFX-tap taskset -c $OTHER "$KB" recv --port 5502 --seconds $T >"$OUT/recv.json" &

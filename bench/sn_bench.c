@@ -12,7 +12,8 @@
  *   sn_bench crr   --seconds S --count C             connect, 64 B each way, close
  *   sn_bench mem   --n N [--tw]                      N idle connections (or TIME-WAITs)
  *   sn_bench scale --n N --seconds S                 bulk beside N idle keepalive conns
- *   sn_bench tap-send --tap NAME --addr A --host-addr H --to IP:PORT --seconds S
+ *   sn_bench tap-send --tap NAME --addr A/P --to IP:PORT --seconds S [--buf B]
+ *   sn_bench tap-recv --tap NAME --addr A/P [--to PORT] --seconds S [--buf B]
  *
  * Each mode prints one JSON object on stdout. The measured region is wrapped
  * in callgrind toggles, so `valgrind --tool=callgrind --collect-atstart=no`
@@ -710,6 +711,67 @@ static int mode_tap_send(const char *tapname, const char *addr, const char *to, 
 	return 0;
 }
 
+/* ---- tap-recv: a Linux sender to synack over a TAP, buffers of our choice ---- */
+
+static int mode_tap_recv(const char *tapname, const char *addr, uint16_t port, double seconds,
+                         uint32_t bufsize)
+{
+	struct in_addr me;
+	int prefix;
+	if (parse_cidr(addr, &me, &prefix) < 0)
+		return 2;
+	char name[IFNAMSIZ];
+	int fd = sn_tap_open(tapname, name, sizeof(name));
+	if (fd < 0) {
+		fprintf(stderr, "sn_bench: %s\n", sn_tap_strerror(fd));
+		return 1;
+	}
+	struct sn_config cfg;
+	sn_config_init(&cfg);
+	if (bufsize)
+		cfg.rcvbuf = cfg.sndbuf = bufsize;
+	struct sn_stack *st = sn_stack_new(&cfg);
+	struct sn_tap *tap = sn_tap_new(fd);
+	struct sn_netif_config nc = {.addr = me, .prefix_len = (uint8_t)prefix, .mtu = 1500};
+	memcpy(nc.mac, mac_client, 6);
+	int err;
+	struct sn_netif *nif = sn_netif_add(st, sn_tap_ops(), tap, &nc, &err);
+	struct sn_loop *loop = sn_loop_new(st, &err);
+	if (!nif || !loop)
+		return 1;
+	sn_loop_add_tap(loop, tap, nif);
+	struct sn_sock *ls = sn_socket(st);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr = me};
+	if (sn_bind(ls, (struct sockaddr *)&a, sizeof(a)) < 0 || sn_listen(ls, 4) < 0)
+		return 1;
+	struct sn_sock *c = sn_loop_accept(loop, ls, (uint64_t)(seconds + 20) * 1000000, &err);
+	if (!c) {
+		fprintf(stderr, "sn_bench: accept: %s\n", strerror(-err));
+		return 1;
+	}
+	uint64_t got = 0, t0 = 0, c0 = cpu_ns(), until = mono_ns() + (uint64_t)(seconds + 20) * 1000000000u;
+	for (;;) {
+		ssize_t n = sn_loop_recv(loop, c, sink, sizeof(sink), 1000000);
+		if (n > 0) {
+			if (!t0)
+				t0 = mono_ns();
+			got += (uint64_t)n;
+			continue;
+		}
+		if (n == 0 || (n != -EAGAIN && n != -ETIMEDOUT) || mono_ns() > until)
+			break;
+	}
+	double wall = t0 ? (double)(mono_ns() - t0) / 1e9 : 0, cpu = (double)(cpu_ns() - c0) / 1e9;
+	sn_loop_close(loop, c, 2000000);
+	printf("{\"bench\":\"tap_recv\",\"bytes\":%llu,\"wall_s\":%.3f,\"cpu_s\":%.3f,\"gbps\":%.3f,"
+	       "\"bufsize\":%u}\n",
+	       (unsigned long long)got, wall, cpu, wall > 0 ? (double)got * 8 / wall / 1e9 : 0, bufsize);
+	sn_loop_free(loop);
+	sn_stack_free(st);
+	sn_tap_free(tap);
+	return 0;
+}
+
 /* ---- main ---------------------------------------------------------------------- */
 
 static void usage(void)
@@ -719,7 +781,8 @@ static void usage(void)
 	        "       sn_bench crr [--seconds S] [--count C]\n"
 	        "       sn_bench mem --n N [--tw]\n"
 	        "       sn_bench scale --n N [--seconds S] [--bytes B] [--mtu M]\n"
-	        "       sn_bench tap-send --tap NAME --addr A/P --to IP:PORT [--seconds S]\n");
+	        "       sn_bench tap-send --tap NAME --addr A/P --to IP:PORT [--seconds S] [--buf B]\n"
+	        "       sn_bench tap-recv --tap NAME --addr A/P [--to PORT] [--seconds S] [--buf B]\n");
 	exit(2);
 }
 
@@ -775,6 +838,8 @@ int main(int argc, char **argv)
 		return mode_mem(n, tw);
 	if (!strcmp(mode, "scale"))
 		return mode_scale(n, seconds, bytes, mtu);
+	if (!strcmp(mode, "tap-recv") && addr)
+		return mode_tap_recv(tap, addr, (uint16_t)(to ? atoi(to) : 5001), seconds, bufsize);
 	if (!strcmp(mode, "tap-send") && addr && to)
 		return mode_tap_send(tap, addr, to, seconds, bufsize);
 	usage();
