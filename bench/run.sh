@@ -27,7 +27,7 @@ PIDS=""
 if [ "$QUICK" = 1 ]; then
 	T=1; NS_MEM="10000 100000"; NS_SCALE="0 10000 100000"; CG_BYTES=5000000; CG_CONNS=1000
 else
-	T=3; NS_MEM="10000 100000 1000000"; NS_SCALE="0 10000 100000 1000000"; CG_BYTES=20000000; CG_CONNS=3000
+	T=2; NS_MEM="10000 100000 1000000"; NS_SCALE="0 10000 100000 1000000"; CG_BYTES=10000000; CG_CONNS=3000
 fi
 # One core for single-core work; the other for the far side of the TAP runs.
 CPU=${BENCH_CPU:-1}
@@ -224,10 +224,10 @@ bench_instr() {
 d=json.loads(sys.argv[1]); d["instructions"]=int(sys.argv[2]); print(json.dumps(d))' "$j" "$ir")"
 	}
 	cg bulk_mtu1500 bulk --mtu 1500 --bytes $CG_BYTES --seconds 120
-	cg bulk_mtu65535 bulk --mtu 65535 --bytes $((CG_BYTES * 4)) --seconds 120
+	cg bulk_mtu65535 bulk --mtu 65535 --bytes $((CG_BYTES * 2)) --seconds 120
 	cg crr crr --count $CG_CONNS --seconds 120
 	cg scale_0 scale --n 0 --bytes $CG_BYTES --seconds 120
-	cg scale_10000 scale --n 10000 --bytes $CG_BYTES --seconds 120
+	cg scale_100000 scale --n 100000 --bytes $CG_BYTES --seconds 300
 }
 
 mkdir -p "$OUT"

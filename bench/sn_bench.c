@@ -617,10 +617,21 @@ static int mode_scale(size_t n, double seconds, uint64_t bytes, unsigned mtu)
 	double setup = (double)(mono_ns() - t0) / 1e9;
 	struct bulk b;
 	bulk_start(&w, &b);
-	struct bulk_result r;
-	bulk_run(&w, &b, seconds, bytes, &r);
+	/* The figure compared across N is the cost per segment, on a machine
+	 * shared with other work: the best of three windows, as CPU cost
+	 * estimates usually are (noise only ever adds). With --bytes (the
+	 * callgrind run) one window carries them all. */
+	struct bulk_result r, best = {0};
+	int windows = bytes ? 1 : 3;
+	for (int i = 0; i < windows; i++) {
+		bulk_run(&w, &b, seconds / windows, bytes, &r);
+		if (i == 0 || (r.segs && r.cpu_s / (double)r.segs < best.cpu_s / (double)best.segs))
+			best = r;
+	}
+	r = best;
 	char extra[160];
-	snprintf(extra, sizeof(extra), ",\"idle\":%zu,\"setup_s\":%.2f", n, setup);
+	snprintf(extra, sizeof(extra), ",\"idle\":%zu,\"setup_s\":%.2f,\"windows\":%d", n, setup,
+	         windows);
 	print_bulk("scale", mtu, &r, extra);
 	world_free(&w);
 	free(d.cli);
