@@ -260,7 +260,9 @@ struct sn_stack {
 	struct sn_hash conns;        /* 4-tuple -> sn_sock */
 	struct sn_hash tws;          /* 4-tuple -> sn_tw */
 	struct sn_list tw_fifo;      /* sn_tw by expiry */
-	struct sn_sock *bind[SN_BIND_BUCKETS]; /* local port -> bound sockets */
+	struct sn_sock **bind;       /* local port -> bound sockets (tcb.c) */
+	size_t bind_nbuckets;        /* power of two, SN_BIND_BUCKETS up to 65536 */
+	size_t bind_count;           /* sockets in it */
 	uint16_t next_ephemeral;
 
 	struct sn_list socks;        /* every socket */

@@ -127,6 +127,7 @@ void sn_stack_free(struct sn_stack *st)
 	}
 	free(st->conns.bucket);
 	free(st->tws.bucket);
+	free(st->bind);
 	free(st);
 }
 
