@@ -144,14 +144,14 @@ int sn_loop_add_tap(struct sn_loop *l, struct sn_tap *tap, struct sn_netif *neti
 	int i = l->ntaps;
 	l->taps[i].tap = tap;
 	l->taps[i].netif = netif;
-	/* Data segments sent in one turn of the loop leave in one TSO write
-	 * (tap.c); the loop flushes before it sleeps. Without the virtio-net
-	 * header this is refused and frames go one by one. */
-	(void)sn_tap_set_coalesce(tap, 1);
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_TAP + (uint64_t)i};
 	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, tap->fd, &ev) < 0)
 		return -errno;
 	l->ntaps++;
+	/* Data segments sent in one turn of the loop leave in one TSO write
+	 * (tap.c); the loop flushes before it sleeps. Without the virtio-net
+	 * header this is refused and frames go one by one. */
+	(void)sn_tap_set_coalesce(tap, 1);
 	return 0;
 }
 
