@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build demo test test-sanitize fuzz clean install conformance
+.PHONY: all build demo test test-sanitize fuzz bench clean install conformance
 
 all: build
 
@@ -28,6 +28,13 @@ test:
 conformance:
 	@$(MAKE) --no-print-directory build >/dev/null
 	scripts/conformance.sh $(BUILD)/synack
+
+# Every benchmark, synack beside the Linux kernel in the same run; one table,
+# and the figures in $(BUILD)/bench/results.json. BENCH_QUICK=1 for a short run.
+bench:
+	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory build >/dev/null
+	sh bench/run.sh $(BUILD)
 
 # The same tests built with AddressSanitizer and UndefinedBehaviorSanitizer.
 test-sanitize:

@@ -10,7 +10,9 @@
 #         ("reno" is Linux's NewReno; net.ipv4.tcp_sack set in both).
 #         Skipped, with the reason, without root or `ip netns`.
 #
-# Prints one table; the namespaces are deleted on exit, failure or interrupt.
+# Prints one table, and writes the figures as JSON lines to
+# BUILD_DIR/bench/cc_goodput.json. The namespaces are deleted on exit,
+# failure or interrupt.
 # Every process started here is ended by its pid. Figures, not verdicts.
 set -u
 BUILD=$(cd "${1:-build}" && pwd)
@@ -138,13 +140,20 @@ fi
 printf '\n100 Mbit/s, 20 ms RTT, 1 %% loss on the data path, %s s per run\n' "$T"
 printf '%-9s %-6s %14s %14s %7s %16s %16s\n' algorithm SACK "synack Mbit/s" "Linux Mbit/s" ratio \
 	"synack rexmt/RTO" "Linux rexmt/RTO"
+JSON=$BUILD/bench/cc_goodput.json
+mkdir -p "$BUILD/bench"
+: >"$JSON"
 while read -r _ algo sack mbps rexmt rto _rec; do
 	k=$(awk -v a="$algo" -v s="$sack" '$2 == a && $3 == s { print $4, $5, $6 }' "$TMP/kernel" 2>/dev/null)
 	if [ -n "$k" ]; then
 		set -- $k
 		ratio=$(awk -v x="$mbps" -v y="$1" 'BEGIN { if (y > 0) printf "%.2f", x / y; else print "-" }')
 		printf '%-9s %-6s %14s %14s %7s %16s %16s\n' "$algo" "$sack" "$mbps" "$1" "$ratio" "$rexmt/$rto" "$2/$3"
+		printf '{"name":"cc_goodput_%s_%s","synack_mbps":%s,"kernel_mbps":%s,"seconds":%s}\n' \
+			"$algo" "$sack" "$mbps" "$1" "$T" >>"$JSON"
 	else
+		printf '{"name":"cc_goodput_%s_%s","synack_mbps":%s,"seconds":%s}\n' \
+			"$algo" "$sack" "$mbps" "$T" >>"$JSON"
 		printf '%-9s %-6s %14s %14s %7s %16s %16s\n' "$algo" "$sack" "$mbps" - - "$rexmt/$rto" -
 	fi
 done <"$TMP/synack"

@@ -2,12 +2,18 @@
 # Install the Debian packages synack needs, if any are missing.
 #   scripts/deps.sh build   what building the library and the tool needs
 #   scripts/deps.sh test    that, plus what the tests need
+#   scripts/deps.sh bench   that of build, plus what `make bench` needs
 set -eu
 want="cmake make gcc pkg-config libsodium-dev"
 if [ "${1:-build}" = test ]; then
 	want="$want libcmocka-dev tshark clang libclang-rt-dev"
 	# The interop tests' Linux side (tests/interop/).
 	want="$want netcat-openbsd curl iproute2 iputils-ping python3 procps"
+fi
+if [ "${1:-build}" = bench ]; then
+	# Namespaces and pinning for the kernel's side, callgrind for the
+	# instruction counts, python3 for the table.
+	want="$want iproute2 util-linux valgrind python3"
 fi
 missing=""
 for p in $want; do

@@ -258,14 +258,14 @@ struct sn_sack_state {
 struct sn_tw {
 	struct sn_tw *hash_next;
 	struct sn_list fifo;
-	uint64_t expires_us;
 	struct sn_tuple t;
 	uint32_t snd_nxt, rcv_nxt;
 	uint32_t wnd;               /* the window we advertise, bytes */
+	uint32_t expires_ms;        /* 32-bit ms clock, compared modulo 2^32 (tcb.c) */
+	uint32_t ts_offset, ts_recent;
 	uint8_t rcv_wscale;         /* its shift on the wire */
 	bool ts;                    /* timestamps in use: ACKs carry them */
-	uint32_t ts_offset, ts_recent;
-};
+};                                  /* 64 bytes on LP64 */
 
 struct sn_hash {
 	void **bucket;     /* chains of sn_sock or sn_tw, linked through hash_next */
@@ -296,7 +296,9 @@ struct sn_stack {
 	struct sn_hash conns;        /* 4-tuple -> sn_sock */
 	struct sn_hash tws;          /* 4-tuple -> sn_tw */
 	struct sn_list tw_fifo;      /* sn_tw by expiry */
-	struct sn_sock *bind[SN_BIND_BUCKETS]; /* local port -> bound sockets */
+	struct sn_sock **bind;       /* local port -> bound sockets (tcb.c) */
+	size_t bind_nbuckets;        /* power of two, SN_BIND_BUCKETS up to 65536 */
+	size_t bind_count;           /* sockets in it */
 	uint16_t next_ephemeral;
 
 	struct sn_list socks;        /* every socket */
@@ -382,6 +384,8 @@ void tw_restart(struct sn_stack *st, struct sn_tw *tw);
 void tw_expire(struct sn_stack *st);
 void tw_kill(struct sn_stack *st, struct sn_tw *tw);
 void tw_free_all(struct sn_stack *st);
+/* When the oldest TIME-WAIT record expires (µs), or SN_TIME_NEVER. */
+uint64_t tw_next_deadline(const struct sn_stack *st);
 uint64_t tuple_siphash(const struct sn_tuple *t, const uint8_t key[16]);
 int tcb_tables_init(struct sn_stack *st);
 

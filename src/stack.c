@@ -193,6 +193,7 @@ void sn_stack_free(struct sn_stack *st)
 	}
 	free(st->conns.bucket);
 	free(st->tws.bucket);
+	free(st->bind);
 	free(st);
 }
 
@@ -347,11 +348,9 @@ uint64_t sn_next_deadline(const struct sn_stack *st)
 	if (!sn_list_empty(&st->output_q) || !sn_list_empty(&st->event_q))
 		return 0;
 	uint64_t d = sn_wheel_next_deadline(&st->wheel);
-	if (!sn_list_empty(&st->tw_fifo)) {
-		const struct sn_tw *tw = SN_CONTAINER_OF(st->tw_fifo.next, struct sn_tw, fifo);
-		if (tw->expires_us < d)
-			d = tw->expires_us;
-	}
+	uint64_t t = tw_next_deadline(st);
+	if (t < d)
+		d = t;
 	uint64_t a = arp_next_deadline(st);
 	return a < d ? a : d;
 }

@@ -1,10 +1,16 @@
 /*
  * ring.c - the byte ring behind each connection's send and receive buffers.
  *
- * The stored bytes run from data[head] for len bytes, wrapping at cap, so any
- * run of them is at most two contiguous pieces: every copy in or out is one
- * or two memcpy calls. Index arithmetic is written so that it cannot overflow
- * 32 bits whatever the capacity.
+ * The stored bytes run from data[head] for len bytes, wrapping at size (the
+ * storage allocated so far), so any run of them is at most two contiguous
+ * pieces: every copy in or out is one or two memcpy calls. Index arithmetic
+ * is written so that it cannot overflow 32 bits whatever the capacity.
+ *
+ * Storage grows on demand: the first write allocates RING_MIN bytes (or the
+ * capacity, if smaller), and a write that does not fit doubles it, up to the
+ * capacity, laying the bytes out again from index 0. A short connection (a
+ * 64-byte request and response) used to take four 64 KiB allocations, which
+ * were the largest part of its malloc cost (docs/PERFORMANCE.md).
  */
 #include "buf/ring.h"
 
@@ -13,10 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Index in data[] of the byte off bytes after the oldest; off <= cap. */
+/* First allocation: small enough for malloc's per-thread cache. */
+#define RING_MIN 1024u
+
+/* Index in data[] of the byte off bytes after the oldest; off <= size. */
 static uint32_t ring_index(const struct sn_ring *r, uint32_t off)
 {
-	uint32_t to_end = r->cap - r->head;
+	uint32_t to_end = r->size - r->head;
 
 	return off < to_end ? r->head + off : off - to_end;
 }
@@ -30,8 +39,31 @@ void sn_ring_free(struct sn_ring *r)
 {
 	free(r->data);
 	r->data = NULL;
+	r->size = 0;
 	r->head = 0;
 	r->len = 0;
+}
+
+/* Make the storage hold at least `need` bytes (need <= cap): the next size
+ * up by doubling, at most cap, with the stored bytes moved to index 0. */
+static int ring_grow(struct sn_ring *r, uint32_t need)
+{
+	uint32_t size = r->size ? r->size : (r->cap < RING_MIN ? r->cap : RING_MIN);
+	uint8_t *data;
+
+	while (size < need)
+		size = size > r->cap / 2 ? r->cap : size * 2;
+	data = malloc(size);
+	if (!data)
+		return -ENOMEM;
+	if (r->data) {
+		sn_ring_peek(r, 0, data, r->len);
+		free(r->data);
+	}
+	r->data = data;
+	r->size = size;
+	r->head = 0;
+	return 0;
 }
 
 int sn_ring_resize(struct sn_ring *r, uint32_t cap)
@@ -56,6 +88,7 @@ int sn_ring_resize(struct sn_ring *r, uint32_t cap)
 	free(r->data);
 	r->data = data;
 	r->cap = cap;
+	r->size = cap;
 	r->head = 0;
 	return 0;
 }
@@ -71,14 +104,11 @@ long sn_ring_write(struct sn_ring *r, const void *src, size_t len)
 		len = LONG_MAX;
 	if (len == 0)
 		return 0;
-	if (!r->data) {
-		r->data = malloc(r->cap);
-		if (!r->data)
-			return -ENOMEM;
-	}
 	n = (uint32_t)len;
+	if (r->len + n > r->size && ring_grow(r, r->len + n) < 0)
+		return -ENOMEM;
 	tail = ring_index(r, r->len);
-	first = r->cap - tail < n ? r->cap - tail : n;
+	first = r->size - tail < n ? r->size - tail : n;
 	memcpy(r->data + tail, src, first);
 	if (n > first)
 		memcpy(r->data, (const uint8_t *)src + first, n - first);
@@ -98,7 +128,7 @@ size_t sn_ring_peek(const struct sn_ring *r, size_t off, void *dst, size_t len)
 		return 0;
 	n = (uint32_t)len;
 	start = ring_index(r, (uint32_t)off);
-	first = r->cap - start < n ? r->cap - start : n;
+	first = r->size - start < n ? r->size - start : n;
 	memcpy(dst, r->data + start, first);
 	if (n > first)
 		memcpy((uint8_t *)dst + first, r->data, n - first);

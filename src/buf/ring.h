@@ -2,7 +2,10 @@
  * ring.h - a byte ring buffer for a connection's send or receive data.
  *
  * Capacity is any size up to 2^31; storage is allocated on the first write
- * (so an idle connection costs nothing), and freed with sn_ring_free. Offsets
+ * (so an idle connection costs nothing), and freed with sn_ring_free. It
+ * starts small and doubles as the data needs it, up to the capacity, so a
+ * connection that only ever holds a short request never takes a whole
+ * window's worth of memory. Offsets
  * passed to peek are relative to the oldest byte in the ring, which lets the
  * sender retransmit straight from the send ring without copies.
  */
@@ -16,6 +19,7 @@
 struct sn_ring {
 	uint8_t *data;  /* NULL until first needed */
 	uint32_t cap;   /* capacity in bytes */
+	uint32_t size;  /* bytes allocated at data (<= cap; indices wrap here) */
 	uint32_t head;  /* index of the oldest byte */
 	uint32_t len;   /* bytes stored */
 };

@@ -30,12 +30,24 @@
 /* Arrival times saturate here so that no frame is ever due at SN_TIME_NEVER. */
 #define MEMLINK_TIME_MAX (SN_TIME_NEVER - 1)
 
-/* A frame in flight; the bytes follow the header. */
+/* A frame in flight; the bytes follow the header. Delivered frames go back
+ * to the link's pool (linked through next_free) for the next transmit. */
 struct inflight {
 	int to_end;
 	size_t len;
+	size_t cap;                 /* bytes of room in data[] */
+	struct inflight *next_free; /* in the pool */
 	uint8_t data[];
 };
+
+/*
+ * Frames kept for reuse. A malloc and a free per frame were about a tenth of
+ * the CPU time of a bulk transfer at MTU 1500 (docs/PERFORMANCE.md); a small
+ * LIFO pool makes them rare. Room for a full Ethernet frame at MTU 1500 is
+ * the least a pooled frame gets, so pure ACKs and data share one pool.
+ */
+#define POOL_MAX 256
+#define POOL_MIN_CAP 1536
 
 struct heap_slot {
 	uint64_t arrival_us;
@@ -102,6 +114,9 @@ struct sn_memlink {
 	size_t heap_len;
 	size_t heap_cap;
 	uint64_t next_seq;
+
+	struct inflight *pool;      /* frames to reuse, LIFO */
+	size_t pool_len;
 };
 
 static int valid_end(int end)
@@ -293,6 +308,11 @@ void sn_memlink_free(struct sn_memlink *link)
 	for (size_t i = 0; i < link->heap_len; i++)
 		free(link->heap[i].frame);
 	free(link->heap);
+	while (link->pool) {
+		struct inflight *f = link->pool;
+		link->pool = f->next_free;
+		free(f);
+	}
 	for (int i = 0; i < 2; i++)
 		free(link->dir[i].wait);
 	free(link);
@@ -378,12 +398,39 @@ void sn_memlink_set_observer(struct sn_memlink *link, sn_link_observer_fn fn, vo
 	link->observer_ctx = ctx;
 }
 
-static struct inflight *frame_new(int to_end, const void *data, size_t len)
+static void frame_free(struct sn_memlink *link, struct inflight *f)
 {
-	struct inflight *f = malloc(sizeof(*f) + len);
+	if (link->pool_len >= POOL_MAX) {
+		free(f);
+		return;
+	}
+	f->next_free = link->pool;
+	link->pool = f;
+	link->pool_len++;
+}
 
-	if (!f)
-		return NULL;
+static struct inflight *frame_new(struct sn_memlink *link, int to_end, const void *data,
+                                  size_t len)
+{
+	struct inflight *f = link->pool;
+
+	if (f && f->cap >= len) {
+		link->pool = f->next_free;
+		link->pool_len--;
+	} else {
+		/* Most recent first: a pool of small frames makes way for
+		 * larger ones when the MTU is large. */
+		if (f) {
+			link->pool = f->next_free;
+			link->pool_len--;
+			free(f);
+		}
+		size_t cap = len > POOL_MIN_CAP ? len : POOL_MIN_CAP;
+		f = malloc(sizeof(*f) + cap);
+		if (!f)
+			return NULL;
+		f->cap = cap;
+	}
 	f->to_end = to_end;
 	f->len = len;
 	if (len)
@@ -414,7 +461,7 @@ static int memlink_transmit(void *ctx, const void *frame, size_t len, uint64_t n
 	from = end->index;
 	d = &link->dir[from];
 
-	f = frame_new(1 - from, frame, len);
+	f = frame_new(link, 1 - from, frame, len);
 	if (!f)
 		return -ENOMEM;
 
@@ -425,14 +472,14 @@ static int memlink_transmit(void *ctx, const void *frame, size_t len, uint64_t n
 	d->sent++;
 	if (drop_scheduled(d)) {
 		observe(link, from, SN_LINK_LOST, f, now_us);
-		free(f);
+		frame_free(link, f);
 		return 0;
 	}
 
 	/* A lossy wire is not a send error: report success, as a NIC would. */
 	if (sn_rand_ppm(&link->rng, d->imp.loss_ppm)) {
 		observe(link, from, SN_LINK_LOST, f, now_us);
-		free(f);
+		frame_free(link, f);
 		return 0;
 	}
 
@@ -443,19 +490,19 @@ static int memlink_transmit(void *ctx, const void *frame, size_t len, uint64_t n
 		if (d->imp.queue_limit_bytes &&
 		    d->wait_bytes + len > d->imp.queue_limit_bytes) {
 			observe(link, from, SN_LINK_QDROP, f, now_us);
-			free(f);
+			frame_free(link, f);
 			return 0;
 		}
 		waits = plan.start_us > now_us;
 		if (waits && wait_reserve(d)) {
-			free(f);
+			frame_free(link, f);
 			return -ENOMEM;
 		}
 		arrival_us = plan.depart_us;
 	}
 	/* Room for the frame and a possible duplicate, before anything is committed. */
 	if (heap_reserve(link, 2)) {
-		free(f);
+		frame_free(link, f);
 		return -ENOMEM;
 	}
 	if (d->imp.rate_bps) {
@@ -491,7 +538,7 @@ static int memlink_transmit(void *ctx, const void *frame, size_t len, uint64_t n
 		 * The original is already on its way, so running out of memory
 		 * here only loses the copy; it is not a send error.
 		 */
-		copy = frame_new(f->to_end, f->data, f->len);
+		copy = frame_new(link, f->to_end, f->data, f->len);
 		if (copy) {
 			heap_push(link, copy, arrival_us);
 			observe(link, from, SN_LINK_DUP, copy, now_us);
@@ -533,7 +580,7 @@ size_t sn_memlink_poll(struct sn_memlink *link, uint64_t now_us)
 			to->deliver(to->deliver_ctx, f->data, f->len, now_us);
 			delivered++;
 		}
-		free(f);
+		frame_free(link, f);
 	}
 	return delivered;
 }

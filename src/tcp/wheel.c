@@ -233,6 +233,11 @@ size_t sn_wheel_advance(struct sn_wheel *w, uint64_t now_us)
 
 	if (target < w->now_tick)
 		return 0;
+	/* Polled again within the same tick with nothing due (a busy stack is
+	 * polled many times a millisecond): by the invariant there is nothing
+	 * to do, and no bitmap needs scanning. */
+	if (target == w->now_tick && !w->due)
+		return 0;
 	for (;;) {
 		uint64_t tick;
 

@@ -146,6 +146,33 @@ static void test_csum_all_ones_carries(void **state)
 	free(buf);
 }
 
+/* Long pieces at every alignment, whole and split at random points: the
+ * vector path (pieces of 256 bytes and more) against the reference. */
+static void test_csum_long_unaligned(void **state)
+{
+	struct rng r = {9000};
+	size_t cap = 66000;
+	uint8_t *buf = malloc(cap);
+
+	assert_non_null(buf);
+	rng_fill(&r, buf, cap);
+	for (int t = 0; t < 400; t++) {
+		uint8_t pick[4];
+		rng_fill(&r, pick, sizeof(pick));
+		size_t off = pick[0] % 64;
+		size_t len = ((size_t)pick[1] << 8 | pick[2]) % (cap - 64);
+		size_t cut = len ? ((size_t)pick[3] * 257) % len : 0;
+		struct sn_csum c;
+
+		assert_int_equal(sn_csum(buf + off, len), ref_csum(buf + off, len));
+		sn_csum_init(&c);
+		sn_csum_add(&c, buf + off, cut);
+		sn_csum_add(&c, buf + off + cut, len - cut);
+		assert_int_equal(sn_csum_fold(&c), ref_csum(buf + off, len));
+	}
+	free(buf);
+}
+
 static void test_csum_every_split(void **state)
 {
 	struct rng r = {42};
@@ -1457,6 +1484,7 @@ int main(void)
 		cmocka_unit_test(test_csum_empty_and_tiny),
 		cmocka_unit_test(test_csum_odd_lengths),
 		cmocka_unit_test(test_csum_all_ones_carries),
+		cmocka_unit_test(test_csum_long_unaligned),
 		cmocka_unit_test(test_csum_every_split),
 		cmocka_unit_test(test_csum_byte_by_byte),
 		cmocka_unit_test(test_csum_unaligned),

@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""report.py RAW.jsonl OUT.json - the table of `make bench`.
+
+Reads the raw lines bench/run.sh wrote ({"name", "side", "data"}), prints one
+table (synack, Linux kernel from the same run, ratio) and writes every figure,
+with the machine it was taken on, to OUT.json for later comparison.
+"""
+import json
+import os
+import platform
+import sys
+import time
+
+
+def load(path):
+    res = {}
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                r = json.loads(line)
+            except ValueError:
+                continue
+            res[(r["name"], r["side"])] = r["data"]
+    return res
+
+
+def machine():
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(),
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        if abs(v) >= 1000:
+            s = f"{v:,.0f}"
+        elif abs(v) >= 100:
+            s = f"{v:.0f}"
+        elif abs(v) >= 10:
+            s = f"{v:.1f}"
+        else:
+            s = f"{v:.2f}"
+    else:
+        s = f"{v:,}"
+    return s + unit
+
+
+def main():
+    raw, out = sys.argv[1], sys.argv[2]
+    res = load(raw)
+    rows = []  # (benchmark, metric, synack, kernel, ratio, note, higher_is_better)
+
+    def get(name, side, key):
+        d = res.get((name, side))
+        return d.get(key) if d else None
+
+    def row(label, metric, s, k, better_high=True, note=""):
+        ratio = None
+        if s is not None and k is not None and s and k:
+            ratio = s / k if better_high else k / s
+        rows.append({"benchmark": label, "metric": metric, "synack": s, "kernel": k,
+                     "ratio": ratio, "note": note})
+
+    for mtu, kname in ((1500, "veth"), (9000, "loopback MTU 9000"), (65535, "loopback MTU 65536")):
+        n = f"bulk_mtu{mtu}"
+        row(f"bulk, 1 flow, MTU {mtu}", "Gbit/s", get(n, "synack", "gbps"), get(n, "kernel", "gbps"),
+            note=f"synack: memlink, 1 thread; kernel: {kname}, both ends on 1 core")
+        row(f"bulk, 1 flow, MTU {mtu}", "CPU s per GB", get(n, "synack", "cpu_s_per_gb"),
+            get(n, "kernel", "cpu_s_per_gb"), better_high=False)
+    row("short connections", "conns/s", get("crr", "synack", "conns_per_s"),
+        get("crr", "kernel", "conns_per_s"),
+        note="connect, 64 B request, 64 B response, close; kernel over loopback")
+    kn = get("mem_estab_kernel", "kernel", "n")
+    for n in (10000, 100000, 1000000):
+        s = get(f"mem_estab_{n}", "synack", "bytes_per_conn")
+        if s is None:
+            continue
+        row(f"idle established, N={n:,}", "bytes/conn", s,
+            get("mem_estab_kernel", "kernel", "bytes_per_conn"), better_high=False,
+            note=f"kernel at N={kn:,} (open-file limit); per endpoint" if kn else "per endpoint")
+    ktw = get("mem_tw_kernel", "kernel", "tw_entries")
+    for n in (10000, 100000, 1000000):
+        s = get(f"mem_tw_{n}", "synack", "bytes_per_tw")
+        if s is None:
+            continue
+        row(f"TIME-WAIT, N={n:,}", "bytes/entry", s, get("mem_tw_kernel", "kernel", "bytes_per_tw"),
+            better_high=False, note=f"kernel at N={ktw:,}" if ktw else "")
+    for n in (1000000, 100000):
+        d = res.get((f"mem_estab_{n}", "synack"))
+        if d:
+            row(f"{n:,} established", "MiB per side", d["total_mib_per_side"], None,
+                note="target < 2048")
+            break
+    sz = res.get(("mem_estab_10000", "synack"))
+    if sz:
+        row("sizeof(struct sn_sock)", "bytes", sz["sizeof_sock"], None, note="target <= 512")
+    tw = res.get(("mem_tw_10000", "synack"))
+    if tw:
+        row("sizeof(struct sn_tw)", "bytes", tw["sizeof_tw"], None, note="target <= 64")
+    base = res.get(("scale_0", "synack"))
+    for n in (0, 10000, 100000, 1000000):
+        d = res.get((f"scale_{n}", "synack"))
+        if not d:
+            continue
+        rel = d["ns_per_seg"] / base["ns_per_seg"] if base and base["ns_per_seg"] else None
+        row(f"scaling, N={n:,} idle", "Gbit/s", d["gbps"], None,
+            note="bulk flow beside N idle connections, keepalive armed")
+        row(f"scaling, N={n:,} idle", "ns/segment", d["ns_per_seg"], None,
+            note=(f"{rel:.3f} x N=0; " if rel else "") + "CPU per segment, best of 3 windows")
+    row("TAP: Linux -> synack listen", "Gbit/s", get("tap_to_synack_tool", "synack", "gbps"),
+        get("tap_to_synack", "kernel", "gbps"),
+        note="synack listen --discard (hashes every byte); kernel: same client to Linux over veth")
+    row("TAP: Linux -> synack (library)", "Gbit/s", get("tap_to_synack", "synack", "gbps"),
+        get("tap_to_synack", "kernel", "gbps"),
+        note="sn_bench tap-recv, same 64 KiB buffers, no hashing")
+    row("TAP: synack -> Linux", "Gbit/s", get("tap_from_synack", "synack", "gbps"),
+        get("tap_from_synack", "kernel", "gbps"), note="sn_bench tap-send; kernel over veth")
+    for name, label, per in (("bulk_mtu1500", "bulk MTU 1500", "segments"),
+                             ("bulk_mtu65535", "bulk MTU 65535", "segments"),
+                             ("scale_0", "scaling N=0", "segments"),
+                             ("scale_100000", "scaling N=100,000", "segments"),
+                             ("crr", "short connection", "conns")):
+        d = res.get((f"instr_{name}", "synack"))
+        if d and d.get(per):
+            row(f"instructions, {label}", "per " + per.rstrip("s").replace("conn", "connection"),
+                d["instructions"] / d[per], None, note="callgrind, measured region only")
+
+    w = [36, 14, 11, 11, 8]
+    head = ["benchmark", "metric", "synack", "kernel", "ratio"]
+    print()
+    print("  ".join(h.ljust(w[i]) if i < 2 else h.rjust(w[i]) for i, h in enumerate(head)) + "  note")
+    print("-" * 110)
+    for r in rows:
+        ratio = "-" if r["ratio"] is None else f"{r['ratio']:.2f}x"
+        cells = [r["benchmark"], r["metric"], fmt(r["synack"]), fmt(r["kernel"]), ratio]
+        print("  ".join(c.ljust(w[i]) if i < 2 else c.rjust(w[i]) for i, c in enumerate(cells)) +
+              "  " + r["note"])
+    print("\nratio: synack's advantage (>1 = synack better; for bytes and CPU, kernel/synack)")
+    with open(out, "w") as f:
+        json.dump({"machine": machine(), "table": rows,
+                   "raw": [{"name": k[0], "side": k[1], "data": v} for k, v in res.items()]},
+                  f, indent=1)
+    print(f"results: {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,253 @@
+#!/bin/sh
+# bench/run.sh BUILD_DIR - every benchmark of `make bench`, synack beside the
+# Linux kernel in the same run; one table on stdout, the figures as JSON in
+# BUILD_DIR/bench/results.json (raw lines in results.jsonl).
+#
+#   BENCH_QUICK=1   shorter runs and N up to 100k (about a minute)
+#   BENCH_ONLY=LIST run only these groups: bulk crr mem scale tap instr cc
+#                   (cc: congestion control on a lossy path, bench/cc_goodput.sh,
+#                   printed as its own table after the main one)
+#
+# The kernel's side runs inside network namespaces made here (snb-<pid>-*),
+# with addresses from 198.18.0.0/15 only; they are deleted on exit, on failure
+# and on interrupt. The root namespace's interfaces and routes are never
+# touched. Every loop is bounded in time; every process this script starts is
+# ended by its pid. Benchmarks print figures: they do not pass or fail.
+set -u
+BUILD=$(cd "${1:-build}" && pwd)
+HERE=$(cd "$(dirname "$0")" && pwd)
+SNB=$BUILD/bench/sn_bench
+KB=$BUILD/bench/kbench
+SYNACK=$BUILD/synack
+OUT=$BUILD/bench
+RAW=$OUT/results.jsonl
+QUICK=${BENCH_QUICK:-0}
+ONLY=${BENCH_ONLY:-bulk crr mem scale tap instr cc}
+PFX=snb-$$
+PIDS=""
+
+if [ "$QUICK" = 1 ]; then
+	T=1; NS_MEM="10000 100000"; NS_SCALE="0 10000 100000"; CG_BYTES=5000000; CG_CONNS=1000
+else
+	T=2; NS_MEM="10000 100000 1000000"; NS_SCALE="0 10000 100000 1000000"; CG_BYTES=10000000; CG_CONNS=3000
+fi
+# One core for single-core work; the other for the far side of the TAP runs.
+CPU=${BENCH_CPU:-1}
+OTHER=$((1 - CPU))
+
+note() { echo "bench: $*" >&2; }
+
+cleanup() {
+	trap - EXIT INT TERM HUP
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$PFX-"); do
+		for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null; done
+		ip netns del "$ns" 2>/dev/null
+	done
+}
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT TERM HUP
+
+have_netns=1
+if [ "$(id -u)" != 0 ] || ! ip netns list >/dev/null 2>&1; then
+	have_netns=0
+	note "no network namespaces here (needs root and iproute2): kernel figures skipped"
+fi
+
+# emit NAME SIDE JSON : one raw result line.
+emit() {
+	[ -n "$3" ] || { note "$1 ($2): no result"; return; }
+	printf '{"name":"%s","side":"%s","data":%s}\n' "$1" "$2" "$3" >>"$RAW"
+}
+
+# in NS CMD... : run in namespace NS, bounded.
+in_ns() { ns=$1; shift; timeout -k 2 120 ip netns exec "$ns" "$@"; }
+
+mkns() {
+	ip netns add "$PFX-$1" && ip -n "$PFX-$1" link set lo up
+}
+
+# Kernel bulk flow from namespace $1 to $3:PORT in $2; sender and receiver on
+# cores $4 and $5. Prints the receiver's and the sender's JSON, one line.
+kernel_flow() {
+	in_ns "$PFX-$2" taskset -c "$5" "$KB" recv --port 5201 --seconds "$T" >"$OUT/recv.json" &
+	rp=$!
+	PIDS="$PIDS $rp"
+	sleep 0.2
+	s=$(in_ns "$PFX-$1" taskset -c "$4" "$KB" send --to "$3:5201" --seconds "$T")
+	wait "$rp"
+	r=$(cat "$OUT/recv.json")
+	# Throughput from the receiver's clock; CPU time of both ends.
+	python3 -c 'import json,sys
+r=json.loads(sys.argv[1]); s=json.loads(sys.argv[2])
+cpu=r["cpu_s"]+s["cpu_s"]; gb=r["bytes"]/1e9
+print(json.dumps({"bytes":r["bytes"],"wall_s":r["wall_s"],"gbps":r["gbps"],"cpu_s":cpu,
+ "cpu_s_per_gb":cpu/gb if gb else 0,"send_cpu_s":s["cpu_s"],"recv_cpu_s":r["cpu_s"]}))' "$r" "$s"
+}
+
+bench_bulk() {
+	note "bulk: synack over the memlink, kernel over veth and loopback (${T} s each)"
+	for mtu in 1500 9000 65535; do
+		emit "bulk_mtu$mtu" synack "$(taskset -c $CPU "$SNB" bulk --mtu $mtu --seconds $T)"
+	done
+	[ $have_netns = 1 ] || return
+	mkns a && mkns b || return
+	ip -n $PFX-a link add va type veth peer name vb netns $PFX-b
+	ip -n $PFX-a addr add 198.18.1.1/24 dev va && ip -n $PFX-a link set va up
+	ip -n $PFX-b addr add 198.18.1.2/24 dev vb && ip -n $PFX-b link set vb up
+	emit bulk_mtu1500 kernel "$(kernel_flow a b 198.18.1.2 $CPU $CPU)"
+	mkns lo
+	ip -n $PFX-lo addr add 198.18.0.1/32 dev lo
+	ip -n $PFX-lo link set lo mtu 9000
+	emit bulk_mtu9000 kernel "$(kernel_flow lo lo 198.18.0.1 $CPU $CPU)"
+	ip -n $PFX-lo link set lo mtu 65536
+	emit bulk_mtu65535 kernel "$(kernel_flow lo lo 198.18.0.1 $CPU $CPU)"
+	ip netns del $PFX-lo
+}
+
+bench_crr() {
+	note "short connections: connect, 64 B each way, close (${T} s each)"
+	emit crr synack "$(taskset -c $CPU "$SNB" crr --seconds $T --count 2000000)"
+	[ $have_netns = 1 ] || return
+	mkns crr && ip -n $PFX-crr addr add 198.18.0.1/32 dev lo || return
+	in_ns $PFX-crr taskset -c $CPU "$KB" crr-server --port 5301 --seconds $T &
+	sp=$!
+	PIDS="$PIDS $sp"
+	sleep 0.2
+	emit crr kernel "$(in_ns $PFX-crr taskset -c $CPU "$KB" crr --to 198.18.0.1:5301 --seconds $T)"
+	kill $sp 2>/dev/null
+	wait $sp 2>/dev/null
+	ip netns del $PFX-crr
+}
+
+bench_mem() {
+	note "memory: idle established connections and TIME-WAIT records"
+	for n in $NS_MEM; do
+		emit "mem_estab_$n" synack "$("$SNB" mem --n $n)"
+		emit "mem_tw_$n" synack "$("$SNB" mem --n $n --tw)"
+	done
+	[ $have_netns = 1 ] || return
+	# The kernel stops at the open-file limit (two fds per pair).
+	kn=$(( ($(ulimit -n) - 100) / 2 ))
+	[ $kn -gt 10000 ] && kn=10000
+	mkns mem && ip -n $PFX-mem addr add 198.18.0.1/32 dev lo || return
+	emit mem_estab_kernel kernel "$(in_ns $PFX-mem "$KB" mem --to 198.18.0.1:5401 --n $kn)"
+	ip netns del $PFX-mem
+	mkns memtw && ip -n $PFX-memtw addr add 198.18.0.1/32 dev lo || return
+	emit mem_tw_kernel kernel "$(in_ns $PFX-memtw "$KB" mem --to 198.18.0.1:5402 --n 10000 --tw)"
+	ip netns del $PFX-memtw
+}
+
+bench_scale() {
+	note "scaling: one bulk flow beside N idle connections with keepalive armed"
+	for n in $NS_SCALE; do
+		emit "scale_$n" synack "$(taskset -c $CPU "$SNB" scale --n $n --seconds $T)"
+	done
+}
+
+bench_tap() {
+	[ $have_netns = 1 ] && [ -c /dev/net/tun ] || { note "tap: skipped (needs netns and /dev/net/tun)"; return; }
+	note "TAP: Linux client -> synack listen --discard, and synack -> Linux (${T} s each)"
+	mkns tap || return
+	in_ns $PFX-tap taskset -c $CPU "$SYNACK" listen 5501 --discard -q --tap sn0 \
+		--addr 198.18.2.2/24 --host-addr 198.18.2.1/24 2>"$OUT/tap-listen.err" &
+	lp=$!
+	PIDS="$PIDS $lp"
+	i=0
+	until ip -n $PFX-tap -4 addr show dev sn0 2>/dev/null | grep -q 198.18.2.1/; do
+		i=$((i + 1)); [ $i -lt 50 ] || { note "tap: synack did not come up"; return; }
+		sleep 0.1
+	done
+	emit tap_to_synack_tool synack "$(in_ns $PFX-tap taskset -c $OTHER "$KB" send --to 198.18.2.2:5501 --seconds $T)"
+	i=0
+	while kill -0 $lp 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	kill $lp 2>/dev/null
+	wait $lp 2>/dev/null
+
+	# The same client to the library without the tool's SHA-256 of every
+	# byte (synack listen hashes what it receives, --discard too): sn_bench
+	# tap-recv, same defaults (64 KiB buffers).
+	in_ns $PFX-tap taskset -c $CPU "$SNB" tap-recv --tap snr0 --addr 198.18.4.2/24 \
+		--to 5503 --seconds $T >"$OUT/tap-recv.json" &
+	tp=$!
+	PIDS="$PIDS $tp"
+	i=0
+	until ip -n $PFX-tap link show snr0 >/dev/null 2>&1; do
+		i=$((i + 1)); [ $i -lt 50 ] || { note "tap: sn_bench did not come up"; return; }
+		sleep 0.1
+	done
+	ip -n $PFX-tap addr add 198.18.4.1/24 dev snr0
+	ip -n $PFX-tap link set snr0 up
+	in_ns $PFX-tap taskset -c $OTHER "$KB" send --to 198.18.4.2:5503 --seconds $T >/dev/null
+	wait $tp
+	emit tap_to_synack synack "$(cat "$OUT/tap-recv.json")"
+
+	# The other way: sn_bench sends over a TAP to the kernel's receiver.
+	in_ns $PFX-tap taskset -c $OTHER "$KB" recv --port 5502 --seconds $T >"$OUT/recv.json" &
+	rp=$!
+	in_ns $PFX-tap taskset -c $CPU "$SNB" tap-send --tap snb0 --addr 198.18.3.2/24 \
+		--to 198.18.3.1:5502 --seconds $T >"$OUT/tap-send.json" &
+	tp=$!
+	PIDS="$PIDS $rp $tp"
+	i=0
+	until ip -n $PFX-tap link show snb0 >/dev/null 2>&1; do
+		i=$((i + 1)); [ $i -lt 50 ] || { note "tap: sn_bench did not come up"; return; }
+		sleep 0.1
+	done
+	ip -n $PFX-tap addr add 198.18.3.1/24 dev snb0
+	ip -n $PFX-tap link set snb0 up
+	wait $tp
+	wait $rp
+	emit tap_from_synack synack "$(cat "$OUT/recv.json")"
+
+	# The kernel's figure: the same client to a Linux server over veth.
+	if ! ip netns list | awk '{print $1}' | grep -qx "$PFX-a"; then
+		mkns a && mkns b || return
+		ip -n $PFX-a link add va type veth peer name vb netns $PFX-b
+		ip -n $PFX-a addr add 198.18.1.1/24 dev va && ip -n $PFX-a link set va up
+		ip -n $PFX-b addr add 198.18.1.2/24 dev vb && ip -n $PFX-b link set vb up
+	fi
+	emit tap_to_synack kernel "$(kernel_flow a b 198.18.1.2 $OTHER $CPU)"
+	emit tap_from_synack kernel "$(kernel_flow b a 198.18.1.1 $CPU $OTHER)"
+}
+
+# Instruction counts (callgrind) of the measured region only: stable where
+# wall-clock figures are not.
+bench_instr() {
+	command -v valgrind >/dev/null 2>&1 || { note "instr: valgrind missing, skipped"; return; }
+	note "instructions: callgrind on the memlink benchmarks"
+	cg() {
+		name=$1; shift
+		j=$(valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$OUT/cg.$name" \
+			"$SNB" "$@" 2>/dev/null)
+		ir=$(awk '/^(summary|totals):/ {print $2; exit}' "$OUT/cg.$name")
+		[ -n "$j" ] && [ -n "$ir" ] || return
+		emit "instr_$name" synack "$(python3 -c 'import json,sys
+d=json.loads(sys.argv[1]); d["instructions"]=int(sys.argv[2]); print(json.dumps(d))' "$j" "$ir")"
+	}
+	cg bulk_mtu1500 bulk --mtu 1500 --bytes $CG_BYTES --seconds 120
+	cg bulk_mtu65535 bulk --mtu 65535 --bytes $((CG_BYTES * 2)) --seconds 120
+	cg crr crr --count $CG_CONNS --seconds 120
+	cg scale_0 scale --n 0 --bytes $CG_BYTES --seconds 120
+	cg scale_100000 scale --n 100000 --bytes $CG_BYTES --seconds 300
+}
+
+mkdir -p "$OUT"
+: >"$RAW"
+[ -x "$SNB" ] && [ -x "$KB" ] || { note "build first (make build)"; exit 1; }
+start=$(date +%s)
+for g in $ONLY; do
+	case $g in
+	bulk|crr|mem|scale|tap|instr) "bench_$g" ;;
+	cc) ;; # below, after the main table
+	*) note "unknown group $g" ;;
+	esac
+done
+cleanup
+note "done in $(( $(date +%s) - start )) s"
+python3 "$HERE/report.py" "$RAW" "$OUT/results.json"
+case " $ONLY " in
+*" cc "*)
+	if [ "$QUICK" = 1 ]; then cct=5; else cct=20; fi
+	sh "$HERE/cc_goodput.sh" "$BUILD" "$cct" ;;
+esac
