@@ -106,6 +106,9 @@ struct sn_profile {
 	int ack_unsent_silent;  /* drop a segment that acknowledges data never
 	                           sent without answering (Linux), rather than
 	                           with an ACK (RFC 9293 3.10.7.4) */
+	int icmp_unreach_refused; /* an administratively prohibited route ends a
+	                           connect with ECONNREFUSED (FreeBSD), not
+	                           EHOSTUNREACH (Linux) */
 };
 
 /*
@@ -400,6 +403,8 @@ int sn_tcp_info(const struct sn_sock *s, struct sn_tcp_info *info);
 	X(icmp_rx, "ICMP messages received")                                              \
 	X(icmp_drop_malformed, "malformed ICMP messages")                                 \
 	X(icmp_echo_tx, "ICMP echo replies sent")                                         \
+	X(icmp_unreach_rx, "ICMP unreachables about a segment in flight, acted on")       \
+	X(icmp_unreach_ignored, "ICMP unreachables quoting no segment in flight (RFC 5927)") \
 	X(tcp_rx, "TCP segments received")                                                \
 	X(tcp_tx, "TCP segments sent")                                                    \
 	X(tcp_drop_malformed, "TCP segments too short or with a bad data offset")         \

@@ -397,6 +397,9 @@ void tcp_rtt_init(struct sn_sock *s);
 
 /* input.c */
 void tcp_input(struct sn_netif *nif, const struct sn_ipv4 *ip, const uint8_t *seg, size_t len);
+/* ICMP Destination Unreachable (code) about our segment with tuple t and
+ * sequence number seq. */
+void tcp_icmp_unreach(struct sn_stack *st, const struct sn_tuple *t, uint32_t seq, uint8_t code);
 /* The peer's SYN is here: keep the options both sides offered (RFC 7323, 2018). */
 void tcp_options_agree(struct sn_sock *s, const struct sn_tcp *th);
 void tcp_trace_seg(struct sn_stack *st, enum sn_trace_kind kind, const struct sn_sock *s,

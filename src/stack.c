@@ -78,6 +78,7 @@ int sn_config_set_profile(struct sn_config *cfg, const char *name)
 		p.tw_ack_unexpected = 1;
 		p.rst_reply_after_close = 1;
 		p.ack_resends_fin = 1;
+		p.icmp_unreach_refused = 1;
 		p.synrcvd_bare_ack = 1;
 		p.synack_mss_min_peer = 1;
 		p.maxseg_with_options = 1;

@@ -146,9 +146,45 @@ static bool ts_live_for(struct dr_ctx *c, uint32_t script, uint32_t *live)
 	return false;
 }
 
+/* An ICMP Destination Unreachable from the peer's address quoting the
+ * stack's segment of the current connection (SPEC 5: ICMP lines). */
+static bool inject_icmp(struct dr_ctx *c, const struct dr_event *e)
+{
+	const struct dr_packet *k = &e->pkt;
+	struct dr_conn *cn = &c->conn;
+	if (!cn->has_tuple || !cn->lport_known) {
+		dr_failf(c, e->line, "ICMP for a connection the stack has not opened");
+		return false;
+	}
+	uint8_t frame[SN_ETH_HLEN + SN_IPV4_HLEN + 8 + SN_IPV4_HLEN + 8];
+	uint8_t *icmp = frame + SN_ETH_HLEN + SN_IPV4_HLEN;
+	uint8_t *q = icmp + 8; /* the quoted datagram: its IP header and 8 bytes */
+	struct sn_ipv4 qip = {.total_len = (uint16_t)(SN_IPV4_HLEN + SN_TCP_HLEN + k->len),
+	                      .ttl = 64, .proto = SN_IPPROTO_TCP, .src = c->laddr, .dst = c->raddr};
+	sn_ipv4_emit(q, SN_IPV4_HLEN, &qip);
+	sn_put16(q + SN_IPV4_HLEN, cn->lport);
+	sn_put16(q + SN_IPV4_HLEN + 2, cn->rport);
+	uint32_t seq = k->seq + (cn->local_isn_known ? cn->live_local_isn : 0);
+	sn_put32(q + SN_IPV4_HLEN + 4, seq);
+	struct sn_icmp h = {.type = SN_ICMP_DEST_UNREACH, .code = k->icmp_code};
+	size_t n = sn_icmp_emit(icmp, 8 + SN_IPV4_HLEN + 8, &h, q, SN_IPV4_HLEN + 8);
+	struct sn_ipv4 ip = {.total_len = (uint16_t)(SN_IPV4_HLEN + n), .ttl = 255,
+	                     .proto = SN_IPPROTO_ICMP, .src = c->raddr, .dst = c->laddr};
+	sn_ipv4_emit(frame + SN_ETH_HLEN, SN_IPV4_HLEN, &ip);
+	struct sn_eth eth = {.type = SN_ETHERTYPE_IPV4};
+	memcpy(eth.dst, stack_mac, 6);
+	memcpy(eth.src, peer_mac, 6);
+	sn_eth_emit(frame, SN_ETH_HLEN, &eth);
+	sn_input(c->st, c->nif, frame, SN_ETH_HLEN + SN_IPV4_HLEN + n, c->now);
+	dr_call_retry(c);
+	return true;
+}
+
 static bool inject(struct dr_ctx *c, const struct dr_event *e)
 {
 	const struct dr_packet *k = &e->pkt;
+	if (k->icmp)
+		return inject_icmp(c, e);
 	bool syn = k->flags & SN_TH_SYN;
 	if (c->cur_listening && syn && !(k->flags & SN_TH_ACK)) {
 		conn_new_inbound(c);

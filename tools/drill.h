@@ -45,6 +45,10 @@ struct dr_opt {
 
 struct dr_packet {
 	bool outbound;
+	/* An inbound ICMP Destination Unreachable ("< icmp unreachable CODE
+	 * [S:E(L)]") quoting our segment with sequence number seq. */
+	bool icmp;
+	uint8_t icmp_code;
 	uint8_t flags;          /* SN_TH_* */
 	uint32_t seq, len;
 	bool seq_abs, seq_any;  /* nplab `!` and `...(LEN)` */

@@ -445,11 +445,61 @@ static bool parse_options(struct parser *p, struct dr_packet *k)
 	return true;
 }
 
+/*
+ * The rest of "< icmp unreachable CODE [S:E(L)]": a Destination Unreachable
+ * quoting the stack's segment S:E(L) (its sequence number relative to the
+ * stack's ISN, like any non-SYN outbound number). Other ICMP types, and
+ * "frag_needed mtu N" (path MTU discovery), are outside the subset.
+ */
+static bool parse_icmp(struct parser *p, struct dr_packet *k)
+{
+	static const char *const codes[] = {
+		"net_unreachable", "host_unreachable", "protocol_unreachable", "port_unreachable",
+		"frag_needed", "source_route_failed", "net_unknown", "host_unknown",
+		"source_host_isolated", "net_prohibited", "host_prohibited",
+		"net_unreachable_for_tos", "host_unreachable_for_tos", "packet_filtered",
+		"precedence_violation", "precedence_cutoff",
+	};
+	struct token *t = peek(p);
+	if (!is_word(t, "unreachable")) {
+		perr(p, DR_SKIP, t->line, "ICMP other than Destination Unreachable");
+		return false;
+	}
+	p->pos++;
+	t = peek(p);
+	int code = -1;
+	for (size_t i = 0; t->kind == T_WORD && i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (strcmp(t->s, codes[i]) == 0)
+			code = (int)i;
+	if (code < 0) {
+		perr(p, DR_FAIL, t->line, "unknown ICMP unreachable code");
+		return false;
+	}
+	p->pos++;
+	if (is_word(peek(p), "mtu")) {
+		perr(p, DR_SKIP, t->line, "ICMP frag_needed with an MTU (path MTU discovery)");
+		return false;
+	}
+	uint32_t end = 0;
+	if (!expect_punct(p, '[', "before the quoted segment") || !expect_u32(p, &k->seq, "sequence") ||
+	    !expect_punct(p, ':', "in START:END(LEN)") || !expect_u32(p, &end, "sequence") ||
+	    !expect_punct(p, '(', "in START:END(LEN)") || !expect_u32(p, &k->len, "length") ||
+	    !expect_punct(p, ')', "in START:END(LEN)") || !expect_punct(p, ']', "after the quoted segment"))
+		return false;
+	k->icmp = true;
+	k->icmp_code = (uint8_t)code;
+	return true;
+}
+
 static bool parse_packet(struct parser *p, struct dr_event *e)
 {
 	struct dr_packet *k = &e->pkt;
 	k->outbound = next(p)->c == '>';
 	struct token *t = peek(p);
+	if (is_word(t, "icmp") && !k->outbound) {
+		p->pos++;
+		return parse_icmp(p, k);
+	}
 	if (is_word(t, "icmp") || is_word(t, "udp") || is_word(t, "gre") || is_word(t, "mpls")) {
 		perr(p, DR_SKIP, t->line, "%s packets", t->s);
 		return false;

@@ -131,6 +131,8 @@ out:
 	return c;
 }
 
+static int take_error(struct sn_sock *s);
+
 int sn_connect(struct sn_sock *s, const struct sockaddr *addr, socklen_t len)
 {
 	struct sn_stack *st = s->stack;
@@ -153,6 +155,12 @@ int sn_connect(struct sn_sock *s, const struct sockaddr *addr, socklen_t len)
 	}
 	if (s->flags & SN_SF_EVER_CONNECTED)
 		return -EISCONN;
+	/* A connect that failed (refused, unreachable, timed out) and whose
+	 * error nobody has read yet reports it to the next connect, and
+	 * clears it, as Linux does: "call connect again to learn how the
+	 * non-blocking one ended". The call after that starts anew. */
+	if (s->so_error)
+		return take_error(s);
 	if (ip == 0 || port == 0)
 		return -EINVAL;
 

@@ -848,6 +848,36 @@ static void tw_input(struct sn_stack *st, struct sn_tw *tw, struct sn_netif *nif
 	}
 }
 
+/*
+ * ICMP Destination Unreachable about one of our segments. Only a message
+ * that quotes a sequence number we have sent and not yet seen acknowledged
+ * (SND.UNA <= SEG.SEQ < SND.MAX) is believed (RFC 5927 4.1), so a blind
+ * attacker must guess it as for a RST. The hard errors (protocol or port
+ * unreachable, administratively prohibited: RFC 1122 4.2.3.9, RFC 1812
+ * 5.2.7.1) end a connection attempt in SYN-SENT, as Linux and FreeBSD do;
+ * in a synchronized state they, like the soft ones, are left to the
+ * retransmission timer, as RFC 5461 recommends: a route may come back.
+ */
+void tcp_icmp_unreach(struct sn_stack *st, const struct sn_tuple *t, uint32_t seq, uint8_t code)
+{
+	struct sn_sock *s = tcb_lookup(st, t);
+	if (!s)
+		return;
+	if (!sn_seq_geq(seq, s->snd_una) || !sn_seq_lt(seq, s->snd_max)) {
+		STAT_INC(st, icmp_unreach_ignored);
+		return;
+	}
+	STAT_INC(st, icmp_unreach_rx);
+	bool refused = code == 2 || code == 3;   /* protocol, port unreachable */
+	bool prohibited = code == 9 || code == 10 || code == 13;
+	if (s->state != SN_SYN_SENT || !(refused || prohibited))
+		return;
+	STAT_INC(st, tcp_attempt_fails);
+	/* Linux reports a prohibited route as EHOSTUNREACH; FreeBSD (the
+	 * freebsd profile) as ECONNREFUSED, like a refused port. */
+	tcb_close(s, refused || st->cfg.profile.icmp_unreach_refused ? ECONNREFUSED : EHOSTUNREACH);
+}
+
 void tcp_input(struct sn_netif *nif, const struct sn_ipv4 *ip, const uint8_t *seg, size_t len)
 {
 	struct sn_stack *st = nif->stack;

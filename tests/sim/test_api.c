@@ -548,6 +548,13 @@ static void so_error_reports_refused_once(void **state)
 	assert_int_equal(get_int(c2, SOL_SOCKET, SO_ERROR), 0);
 	assert_int_equal(w_stats(w, C).tcp_attempt_fails, 2);
 
+	/* A second connect reports an error nobody has read, once (Linux). */
+	struct sn_sock *c3 = w_connect(w, C, 0, 9);
+	w_run(w, 50 * W_MS);
+	assert_int_equal(connect_to(c3, S, 9), -ECONNREFUSED);
+	assert_int_equal(get_int(c3, SOL_SOCKET, SO_ERROR), 0);
+	sn_close(c3);
+
 	/* A refused socket may try again, this time to someone who listens. */
 	struct sn_sock *ls = w_listen(w, S, 9, 1);
 	assert_int_equal(connect_to(c, S, 9), -EINPROGRESS);
