@@ -606,9 +606,23 @@ static void raw_frame(struct input *in, int kind)
 		deliver(to, f, ip_to(f, to, SN_IPPROTO_TCP, got));
 		break;
 	}
-	default: { /* ICMP echo or ARP */
+	default: { /* ICMP echo, ICMP unreachable about a connection, or ARP */
 		uint8_t *pl = f + SN_ETH_HLEN + SN_IPV4_HLEN;
-		if (got & 1) {
+		if ((got & 7) == 7) {
+			/* A Destination Unreachable quoting a segment of the
+			 * established connection (or a SYN of the client's next
+			 * ones), its sequence number near the sender's. */
+			uint8_t q[SN_IPV4_HLEN + 8];
+			struct sn_ipv4 qip = {.total_len = 40, .ttl = 64, .proto = SN_IPPROTO_TCP,
+			                      .src = SN_SIMNET_ADDR(to), .dst = SN_SIMNET_ADDR(1 - to)};
+			sn_ipv4_emit(q, SN_IPV4_HLEN, &qip);
+			sn_put16(q + SN_IPV4_HLEN, to == S ? SPORT : CPORT);
+			sn_put16(q + SN_IPV4_HLEN + 2, to == S ? CPORT : SPORT);
+			sn_put32(q + SN_IPV4_HLEN + 4, near(in, to == S ? ISN_S + 1 : ISN_C + 1));
+			struct sn_icmp m = {.type = SN_ICMP_DEST_UNREACH, .code = (uint8_t)(u8(in) % 16)};
+			size_t n = sn_icmp_emit(pl, FRAME_MAX, &m, q, sizeof(q) - (u8(in) & 1 ? 0 : 4));
+			deliver(to, f, ip_to(f, to, SN_IPPROTO_ICMP, n));
+		} else if (got & 1) {
 			struct sn_icmp m = {.type = (uint8_t)(got >> 1 & 1 ? SN_ICMP_ECHO_REQUEST : p[0]),
 			                    .id = 1, .seq = 2};
 			size_t n = sn_icmp_emit(pl, FRAME_MAX, &m, p, got);
