@@ -25,9 +25,10 @@ test:
 
 # Every public packetdrill script in ../shared/packetdrill/scripts, each with
 # its profile; a table per corpus and category; fails below tests/packetdrill/FLOOR.
+# Without the scripts (exit 77) it says so and succeeds.
 conformance:
 	@$(MAKE) --no-print-directory build >/dev/null
-	scripts/conformance.sh $(BUILD)/synack
+	@scripts/conformance.sh $(BUILD)/synack || [ $$? -eq 77 ]
 
 # Every benchmark, synack beside the Linux kernel in the same run; one table,
 # and the figures in $(BUILD)/bench/results.json. BENCH_QUICK=1 for a short run.
