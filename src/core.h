@@ -213,7 +213,7 @@ struct sn_sock {
 	struct sn_hystart hs;       /* HyStart++ in the first slow start (cc/cc.c) */
 
 	struct sn_ring snd_buf, rcv_buf;
-	struct sn_reass reass;         /* out-of-order data (reass.c) */
+	struct sn_reass *reass;        /* out-of-order data (reass.c); allocated while any is held */
 	uint32_t dsack[2];             /* duplicate range to report first (RFC 2883),
 	                                  when SN_SF_DSACK; profile.dsack only */
 	struct sn_timer rexmt_timer;   /* retransmission: SYN, SYN-ACK, data, FIN */
@@ -362,6 +362,15 @@ static inline uint32_t tcp_rcv_offered(const struct sn_sock *s)
 
 /* tcb.c */
 struct sn_sock *tcb_new(struct sn_stack *st);
+/* The reassembly queue, allocated on first use (NULL if out of memory). */
+struct sn_reass *tcb_reass(struct sn_sock *s);
+/* Free the reassembly queue (it is empty, or its contents are no longer wanted). */
+void tcb_reass_drop(struct sn_sock *s);
+/* Is out-of-order data (or a FIN) held? */
+static inline bool tcb_reass_held(const struct sn_sock *s)
+{
+	return s->reass && !sn_reass_empty(s->reass);
+}
 void tcb_set_state(struct sn_sock *s, int state);
 void tcb_hash_insert(struct sn_sock *s);
 void tcb_hash_remove(struct sn_sock *s);

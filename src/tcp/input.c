@@ -385,8 +385,8 @@ static void syn_sent_input(struct sn_sock *s, const struct sn_tcp *th, const uin
 	 * is held in the reassembly queue, unacknowledged, until then
 	 * (sync_input). A FIN on the SYN is not kept, as in FreeBSD: it is
 	 * not acknowledged, so the peer sends it again. */
-	if (len > 0)
-		sn_reass_insert(&s->reass, s->rcv_nxt, sn_ring_space(&s->rcv_buf), s->rcv_nxt, data,
+	if (len > 0 && tcb_reass(s))
+		sn_reass_insert(s->reass, s->rcv_nxt, sn_ring_space(&s->rcv_buf), s->rcv_nxt, data,
 		                (uint32_t)len, false);
 	tcb_set_state(s, SN_SYN_RECEIVED);
 	s->snd_nxt = s->iss;
@@ -650,7 +650,7 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 	 * too (RFC 2883 section 4, the first such range). */
 	uint32_t dl, dr;
 	if (len > 0 && !(s->flags & SN_SF_DSACK) &&
-	    sn_reass_first_dup(&s->reass, seq, (uint32_t)len, &dl, &dr))
+	    s->reass && sn_reass_first_dup(s->reass, seq, (uint32_t)len, &dl, &dr))
 		dsack_note(s, dl, dr);
 	uint32_t room = s->rcv_nxt + wnd - seq; /* seq lies in the window here */
 	if (len > room) {
@@ -678,8 +678,8 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 		tcb_close(s, 0);
 		return;
 	}
-	if (text_state && !sn_reass_empty(&s->reass) &&
-	    sn_reass_deliver(&s->reass, &s->rcv_nxt, &s->rcv_buf, &fin) > 0) {
+	if (text_state && tcb_reass_held(s) &&
+	    sn_reass_deliver(s->reass, &s->rcv_nxt, &s->rcv_buf, &fin) > 0) {
 		/* Text that came on the peer's SYN while we were in SYN-SENT
 		 * waited in the queue for ESTABLISHED (RFC 9293 3.10.7.3); it
 		 * is in order now. (Otherwise the queue never starts at
@@ -687,14 +687,18 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 		fin_counted = fin;
 		tcb_event(s, SN_EV_READABLE);
 		tcp_delack_arm(s);
+		if (sn_reass_empty(s->reass))
+			tcb_reass_drop(s);
 	}
 	if (text_state && seq != s->rcv_nxt && (len > 0 || (flags & SN_TH_FIN))) {
 		/* Out of order: hold it until the hole before it fills, and
 		 * say at once where the hole is (RFC 5681 4.2, RFC 9293 3.10.7.4
 		 * seventh step). */
-		if (sn_reass_insert(&s->reass, s->rcv_nxt, wnd, seq, data, (uint32_t)len,
-		                    flags & SN_TH_FIN) > 0)
+		if (tcb_reass(s) && sn_reass_insert(s->reass, s->rcv_nxt, wnd, seq, data,
+		                                    (uint32_t)len, flags & SN_TH_FIN) > 0)
 			STAT_INC(st, tcp_ooo_queued);
+		if (s->reass && sn_reass_empty(s->reass))
+			tcb_reass_drop(s); /* nothing of it fitted the window */
 		tcp_send_ack(s);
 		return;
 	}
@@ -706,11 +710,13 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 		bool all = (size_t)n == len;
 		/* In-order text while something is queued fills all or part of
 		 * a gap, whether or not queued bytes can follow it yet. */
-		bool gap = !sn_reass_empty(&s->reass);
+		bool gap = tcb_reass_held(s);
 		bool filled = false;
 		if (gap) {
-			filled = sn_reass_deliver(&s->reass, &s->rcv_nxt, &s->rcv_buf, &fin) > 0 || fin;
+			filled = sn_reass_deliver(s->reass, &s->rcv_nxt, &s->rcv_buf, &fin) > 0 || fin;
 			fin_counted = fin;
+			if (sn_reass_empty(s->reass))
+				tcb_reass_drop(s);
 		}
 		if (n > 0 || filled)
 			tcb_event(s, SN_EV_READABLE);
@@ -756,7 +762,7 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 		if (!fin_counted)
 			s->rcv_nxt += 1;
 		s->flags |= SN_SF_FIN_RCVD;
-		sn_reass_free(&s->reass); /* nothing can follow a FIN */
+		tcb_reass_drop(s); /* nothing can follow a FIN */
 		tcb_event(s, SN_EV_READABLE);
 		switch (s->state) {
 		case SN_SYN_RECEIVED:

@@ -377,9 +377,9 @@ static unsigned sack_opts(const struct sn_sock *s, struct sn_tcp_opts *o)
 	/* RFC 2883: a duplicate just received is reported first, once. */
 	if (s->flags & SN_SF_DSACK)
 		o->sack[n++] = (struct sn_sack_block){s->dsack[0], s->dsack[1]};
-	if (!sn_reass_empty(&s->reass)) {
+	if (tcb_reass_held(s)) {
 		uint32_t blocks[SN_TCP_MAX_SACK][2];
-		unsigned k = sn_reass_sack_blocks(&s->reass, blocks, max - n);
+		unsigned k = sn_reass_sack_blocks(s->reass, blocks, max - n);
 		for (unsigned i = 0; i < k; i++)
 			o->sack[n++] = (struct sn_sack_block){blocks[i][0], blocks[i][1]};
 	}

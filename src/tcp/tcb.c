@@ -344,7 +344,6 @@ struct sn_sock *tcb_new(struct sn_stack *st)
 	sn_list_init(&s->output_link);
 	sn_list_init(&s->child_link);
 	sn_list_add_tail(&st->socks, &s->sock_link);
-	sn_reass_init(&s->reass);
 	s->rcv_mss = 536; /* RFC 9293 3.7.1 default, raised by what arrives */
 	s->opt.cc = sn_cc_find(st->cfg.cc_default);
 	if (!s->opt.cc)
@@ -356,6 +355,30 @@ struct sn_sock *tcb_new(struct sn_stack *st)
 	tcp_timers_init(s);
 	tcp_rtt_init(s);
 	return s;
+}
+
+/*
+ * Most connections never hold out-of-order data; the queue's 64 bytes are
+ * allocated with the first segment that needs them and freed once the queue
+ * has emptied again.
+ */
+struct sn_reass *tcb_reass(struct sn_sock *s)
+{
+	if (!s->reass) {
+		s->reass = malloc(sizeof(*s->reass));
+		if (s->reass)
+			sn_reass_init(s->reass);
+	}
+	return s->reass;
+}
+
+void tcb_reass_drop(struct sn_sock *s)
+{
+	if (s->reass) {
+		sn_reass_free(s->reass);
+		free(s->reass);
+		s->reass = NULL;
+	}
 }
 
 static void fill_trace_tuple(struct sn_trace_event *ev, const struct sn_sock *s)
@@ -424,7 +447,7 @@ void tcb_close(struct sn_sock *s, int err)
 		listen_child_gone(s);
 	/* Nothing more will be sent; what was queued is lost with the connection. */
 	sn_ring_free(&s->snd_buf);
-	sn_reass_free(&s->reass);
+	tcb_reass_drop(s);
 	tcp_loss_free(s);
 	if (s->flags & SN_SF_ON_OUTPUT) {
 		sn_list_del(&s->output_link);
@@ -466,7 +489,7 @@ static void tcb_destroy(struct sn_sock *s)
 	tcp_timers_stop(s);
 	sn_ring_free(&s->snd_buf);
 	sn_ring_free(&s->rcv_buf);
-	sn_reass_free(&s->reass);
+	tcb_reass_drop(s);
 	tcp_loss_free(s);
 	free(s->listener);
 	free(s);
@@ -552,7 +575,7 @@ void tcb_enter_time_wait(struct sn_sock *s, bool ack_fin)
 	tcb_hash_remove(s);
 	tcb_unbind(s);
 	sn_ring_free(&s->snd_buf);
-	sn_reass_free(&s->reass);
+	tcb_reass_drop(s);
 	tcp_loss_free(s);
 	tcb_event(s, SN_EV_HUP | SN_EV_READABLE);
 	tcb_maybe_free(s);
