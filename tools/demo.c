@@ -316,6 +316,21 @@ static int scenario_abort(struct demo *d)
  * retransmission timer fires one RTO later and resends just the lost segment;
  * the server's ACK then covers all three.
  */
+/* The client closes, then the server if it has not yet, and the world runs
+ * until both are gone (TIME-WAIT included). */
+static void close_both(struct demo *d)
+{
+	note(d, "client application: %s", "close()");
+	sn_close(d->conn[CLIENT]);
+	d->conn[CLIENT] = NULL;
+	run(d, d->net.now_us + 100 * MS);
+	if (d->conn[SERVER]) {
+		sn_close(d->conn[SERVER]);
+		d->conn[SERVER] = NULL;
+	}
+	run_to_end(d);
+}
+
 /* Fill buf with n full segments' worth of text (n * the client's MSS). */
 static size_t full_segments(struct demo *d, uint8_t *buf, size_t cap, unsigned n)
 {
@@ -351,15 +366,7 @@ static int scenario_loss(struct demo *d)
 	snprintf(buf, sizeof(buf), "%u retransmission, srtt %.1f ms, rto %.0f ms", ci.total_retrans,
 	         ci.srtt_us / 1000.0, ci.rto_us / 1000.0);
 	note(d, "client: %s", buf);
-	note(d, "client application: %s", "close()");
-	sn_close(d->conn[CLIENT]);
-	d->conn[CLIENT] = NULL;
-	run(d, d->net.now_us + 100 * MS);
-	if (d->conn[SERVER]) {
-		sn_close(d->conn[SERVER]);
-		d->conn[SERVER] = NULL;
-	}
-	run_to_end(d);
+	close_both(d);
 	return ci.total_retrans == 1 ? 0 : 1;
 }
 
@@ -393,15 +400,7 @@ static int scenario_fast_retransmit(struct demo *d)
 	         ci.total_retrans, (unsigned long long)st.tcp_fast_recoveries,
 	         (unsigned long long)st.tcp_rto_events, ci.cwnd, ci.ssthresh);
 	note(d, "client: %s", buf);
-	note(d, "client application: %s", "close()");
-	sn_close(d->conn[CLIENT]);
-	d->conn[CLIENT] = NULL;
-	run(d, d->net.now_us + 100 * MS);
-	if (d->conn[SERVER]) {
-		sn_close(d->conn[SERVER]);
-		d->conn[SERVER] = NULL;
-	}
-	run_to_end(d);
+	close_both(d);
 	return ci.total_retrans == 1 && st.tcp_fast_recoveries == 1 && st.tcp_rto_events == 0 ? 0
 	                                                                                       : 1;
 }

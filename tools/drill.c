@@ -146,6 +146,22 @@ static bool ts_live_for(struct dr_ctx *c, uint32_t script, uint32_t *live)
 	return false;
 }
 
+/* Put the IPv4 and Ethernet headers (from the injector to the stack) in
+ * front of the payload_len bytes already at frame + SN_ETH_HLEN +
+ * SN_IPV4_HLEN, and hand the frame to the stack. */
+static void deliver_ip(struct dr_ctx *c, uint8_t *frame, uint8_t proto, size_t payload_len)
+{
+	struct sn_ipv4 ip = {.total_len = (uint16_t)(SN_IPV4_HLEN + payload_len), .ttl = 255,
+	                     .proto = proto, .src = c->raddr, .dst = c->laddr};
+	sn_ipv4_emit(frame + SN_ETH_HLEN, SN_IPV4_HLEN, &ip);
+	struct sn_eth eth = {.type = SN_ETHERTYPE_IPV4};
+	memcpy(eth.dst, stack_mac, 6);
+	memcpy(eth.src, peer_mac, 6);
+	sn_eth_emit(frame, SN_ETH_HLEN, &eth);
+	sn_input(c->st, c->nif, frame, SN_ETH_HLEN + SN_IPV4_HLEN + payload_len, c->now);
+	dr_call_retry(c);
+}
+
 /* An ICMP Destination Unreachable from the peer's address quoting the
  * stack's segment of the current connection (SPEC 5: ICMP lines). */
 static bool inject_icmp(struct dr_ctx *c, const struct dr_event *e)
@@ -168,15 +184,7 @@ static bool inject_icmp(struct dr_ctx *c, const struct dr_event *e)
 	sn_put32(q + SN_IPV4_HLEN + 4, seq);
 	struct sn_icmp h = {.type = SN_ICMP_DEST_UNREACH, .code = k->icmp_code};
 	size_t n = sn_icmp_emit(icmp, 8 + SN_IPV4_HLEN + 8, &h, q, SN_IPV4_HLEN + 8);
-	struct sn_ipv4 ip = {.total_len = (uint16_t)(SN_IPV4_HLEN + n), .ttl = 255,
-	                     .proto = SN_IPPROTO_ICMP, .src = c->raddr, .dst = c->laddr};
-	sn_ipv4_emit(frame + SN_ETH_HLEN, SN_IPV4_HLEN, &ip);
-	struct sn_eth eth = {.type = SN_ETHERTYPE_IPV4};
-	memcpy(eth.dst, stack_mac, 6);
-	memcpy(eth.src, peer_mac, 6);
-	sn_eth_emit(frame, SN_ETH_HLEN, &eth);
-	sn_input(c->st, c->nif, frame, SN_ETH_HLEN + SN_IPV4_HLEN + n, c->now);
-	dr_call_retry(c);
+	deliver_ip(c, frame, SN_IPPROTO_ICMP, n);
 	return true;
 }
 
@@ -279,15 +287,7 @@ static bool inject(struct dr_ctx *c, const struct dr_event *e)
 	sn_put16(tcp + 18, 0);
 	memset(tcp + SN_TCP_HLEN + olen, 0, k->len);
 	sn_tcp_set_csum(tcp, tlen, c->raddr, c->laddr);
-	struct sn_ipv4 ip = {.total_len = (uint16_t)(SN_IPV4_HLEN + tlen), .ttl = 255,
-	                     .proto = SN_IPPROTO_TCP, .src = c->raddr, .dst = c->laddr};
-	sn_ipv4_emit(frame + SN_ETH_HLEN, SN_IPV4_HLEN, &ip);
-	struct sn_eth eth = {.type = SN_ETHERTYPE_IPV4};
-	memcpy(eth.dst, stack_mac, 6);
-	memcpy(eth.src, peer_mac, 6);
-	sn_eth_emit(frame, SN_ETH_HLEN, &eth);
-	sn_input(c->st, c->nif, frame, SN_ETH_HLEN + SN_IPV4_HLEN + tlen, c->now);
-	dr_call_retry(c);
+	deliver_ip(c, frame, SN_IPPROTO_TCP, tlen);
 	return true;
 }
 
