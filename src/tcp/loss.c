@@ -79,9 +79,8 @@ static bool sack_update(struct sn_sock *s, const struct sn_tcp *th)
  * RFC 6937 3, on every ACK of a SACK recovery: delivered octets (SND.UNA's
  * advance plus newly SACKed ones) earn sending; cwnd = pipe + sndcnt.
  */
-static void prr_ack(struct sn_sock *s, int64_t delivered)
+static void prr_ack(struct sn_sock *s, int64_t delivered, uint32_t mss)
 {
-	uint32_t mss = tcp_send_mss(s);
 	if (delivered < 0)
 		delivered = 0; /* a reneging receiver: nothing was delivered */
 	s->sack->prr_delivered += (uint32_t)delivered;
@@ -108,10 +107,9 @@ static void prr_ack(struct sn_sock *s, int64_t delivered)
 	s->cwnd = pipe + (uint32_t)sndcnt;
 }
 
-static void enter_recovery(struct sn_sock *s)
+static void enter_recovery(struct sn_sock *s, uint32_t mss)
 {
 	struct sn_stack *st = s->stack;
-	uint32_t mss = tcp_send_mss(s);
 	STAT_INC(st, tcp_fast_recoveries);
 	tcp_cc_congestion(s, SN_CC_FAST_RETRANSMIT);
 	s->recover = s->snd_max;
@@ -133,9 +131,8 @@ static void enter_recovery(struct sn_sock *s)
 	tcb_want_output(s);
 }
 
-static void exit_recovery(struct sn_sock *s)
+static void exit_recovery(struct sn_sock *s, uint32_t mss)
 {
-	uint32_t mss = tcp_send_mss(s);
 	if (s->flags & SN_SF_SACK_RECOVERY) {
 		s->cwnd = s->ssthresh;
 	} else {
@@ -146,8 +143,6 @@ static void exit_recovery(struct sn_sock *s)
 		s->cwnd = w < s->ssthresh ? w : s->ssthresh;
 	}
 	s->flags &= ~(SN_SF_RECOVERY | SN_SF_SACK_RECOVERY | SN_SF_REXMT_UNA);
-	if (s->opt.cc->exit_recovery)
-		s->opt.cc->exit_recovery(s);
 }
 
 void tcp_loss_ack(struct sn_sock *s, const struct sn_tcp *th, size_t len, uint32_t prior_una,
@@ -184,10 +179,10 @@ void tcp_loss_ack(struct sn_sock *s, const struct sn_tcp *th, size_t len, uint32
 		s->dupacks = 0;
 		if (s->flags & SN_SF_RECOVERY) {
 			if (sn_seq_geq(s->snd_una, s->recover)) {
-				exit_recovery(s);
+				exit_recovery(s, mss);
 				why = "recovered";
 			} else if (s->flags & SN_SF_SACK_RECOVERY) {
-				prr_ack(s, delivered);
+				prr_ack(s, delivered, mss);
 			} else {
 				/* RFC 6582 3.2 step 5: a partial ACK. The segment
 				 * at the new SND.UNA is lost as well. */
@@ -201,7 +196,7 @@ void tcp_loss_ack(struct sn_sock *s, const struct sn_tcp *th, size_t len, uint32
 			}
 			tcb_want_output(s);
 		} else {
-			tcp_cc_ack(s, acked, prior_flight, rtt_us);
+			tcp_cc_ack(s, acked, prior_flight, rtt_us, mss);
 		}
 		/* Keep recover just behind SND.UNA once it is passed, so that
 		 * the test "SND.UNA > recover" stays meaningful however far the
@@ -213,22 +208,22 @@ void tcp_loss_ack(struct sn_sock *s, const struct sn_tcp *th, size_t len, uint32
 			s->dupacks++;
 		if (s->flags & SN_SF_RECOVERY) {
 			if (s->flags & SN_SF_SACK_RECOVERY)
-				prr_ack(s, delivered);
+				prr_ack(s, delivered, mss);
 			else
 				s->cwnd += mss; /* RFC 5681 3.2 step 5: inflate */
 			tcb_want_output(s);
 		} else if (sn_seq_gt(s->snd_una, s->recover) &&
 		           (s->dupacks >= SN_SACK_DUPTHRESH ||
 		            (s->sack && sn_sack_is_lost(&s->sack->board, s->snd_una, mss)))) {
-			enter_recovery(s);
+			enter_recovery(s, mss);
 			if (s->flags & SN_SF_SACK_RECOVERY)
-				prr_ack(s, delivered);
+				prr_ack(s, delivered, mss);
 			why = "fast retransmit";
 		} else if (s->dupacks < SN_SACK_DUPTHRESH) {
 			tcb_want_output(s); /* limited transmit, RFC 3042 */
 		}
 	} else if (sack_news && (s->flags & SN_SF_SACK_RECOVERY)) {
-		prr_ack(s, delivered); /* pipe shrank */
+		prr_ack(s, delivered, mss); /* pipe shrank */
 		tcb_want_output(s);
 	}
 

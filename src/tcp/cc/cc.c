@@ -125,9 +125,9 @@ static uint32_t hystart(struct sn_sock *s, uint32_t inc, uint32_t rtt_us)
 	return h->phase == SN_HS_CSS ? inc / HS_CSS_GROWTH_DIVISOR : inc;
 }
 
-void tcp_cc_ack(struct sn_sock *s, uint32_t acked, uint32_t in_flight, uint32_t rtt_us)
+void tcp_cc_ack(struct sn_sock *s, uint32_t acked, uint32_t in_flight, uint32_t rtt_us,
+                uint32_t mss)
 {
-	uint32_t mss = tcp_send_mss(s);
 	bool slow_start = s->cwnd < s->ssthresh;
 	/* RFC 7661 in spirit: a window the sender did not fill proves
 	 * nothing about the path, so it does not grow. In slow start the

@@ -16,8 +16,8 @@
  *   ssthresh    the new ssthresh on a congestion event (RFC 5681 eq. 4:
  *               FlightSize / 2; CUBIC: cwnd * 0.7, RFC 9438 4.6), where it
  *               may also note the event (CUBIC remembers W_max).
- * and may reset its own state with init (a new connection, or after an
- * idle period) and hear of the end of a recovery with exit_recovery.
+ * and resets its own state with init (a new connection, or after an idle
+ * period).
  * Its private state lives in sn_sock.cc_priv, at most SN_CC_PRIV bytes.
  */
 #ifndef SN_CC_H
@@ -40,7 +40,6 @@ struct sn_cc_ops {
 	void (*init)(struct sn_sock *s);
 	void (*cong_avoid)(struct sn_sock *s, uint32_t acked);
 	uint32_t (*ssthresh)(struct sn_sock *s, enum sn_cc_event ev);
-	void (*exit_recovery)(struct sn_sock *s); /* may be NULL */
 };
 
 /*
@@ -79,9 +78,11 @@ void tcp_cc_init(struct sn_sock *s);
  * restart from the initial window. */
 void tcp_cc_idle_restart(struct sn_sock *s);
 /* acked new octets arrived outside recovery; in_flight was outstanding
- * before the ACK; rtt_us is the RTT sample it gave (0: none). Slow start
+ * before the ACK; rtt_us is the RTT sample it gave (0: none); mss is
+ * tcp_send_mss(s), which the caller has at hand. Slow start
  * (with HyStart++) or the algorithm's congestion avoidance. */
-void tcp_cc_ack(struct sn_sock *s, uint32_t acked, uint32_t in_flight, uint32_t rtt_us);
+void tcp_cc_ack(struct sn_sock *s, uint32_t acked, uint32_t in_flight, uint32_t rtt_us,
+                uint32_t mss);
 /* A congestion event: set ssthresh (once per event). */
 void tcp_cc_congestion(struct sn_sock *s, enum sn_cc_event ev);
 /* Emit an SN_TRACE_CC event with cwnd, ssthresh, srtt and pipe now; the
