@@ -656,6 +656,34 @@ static int parse_cidr(const char *s, struct in_addr *a, int *prefix)
 	return inet_pton(AF_INET, buf, a) == 1 ? 0 : -1;
 }
 
+/* A stack on a new TAP device (its name in name), in a loop, with buffers
+ * of bufsize bytes (0: the defaults). */
+static int tap_stack(const char *tapname, char name[IFNAMSIZ], struct in_addr me, int prefix,
+                     uint32_t bufsize, struct sn_stack **st, struct sn_tap **tap,
+                     struct sn_loop **loop)
+{
+	int fd = sn_tap_open(tapname, name, IFNAMSIZ);
+	if (fd < 0) {
+		fprintf(stderr, "sn_bench: %s\n", sn_tap_strerror(fd));
+		return 1;
+	}
+	struct sn_config cfg;
+	sn_config_init(&cfg);
+	if (bufsize)
+		cfg.rcvbuf = cfg.sndbuf = bufsize;
+	*st = sn_stack_new(&cfg);
+	*tap = sn_tap_new(fd);
+	struct sn_netif_config nc = {.addr = me, .prefix_len = (uint8_t)prefix, .mtu = 1500};
+	memcpy(nc.mac, mac_client, 6);
+	int err;
+	struct sn_netif *nif = *st && *tap ? sn_netif_add(*st, sn_tap_ops(), *tap, &nc, &err) : NULL;
+	*loop = nif ? sn_loop_new(*st, &err) : NULL;
+	if (!*loop)
+		return 1;
+	sn_loop_add_tap(*loop, *tap, nif);
+	return 0;
+}
+
 static int mode_tap_send(const char *tapname, const char *addr, const char *to, double seconds,
                          uint32_t bufsize)
 {
@@ -671,25 +699,12 @@ static int mode_tap_send(const char *tapname, const char *addr, const char *to, 
 	if (inet_pton(AF_INET, host, &dst) != 1)
 		return 2;
 	char name[IFNAMSIZ];
-	int fd = sn_tap_open(tapname, name, sizeof(name));
-	if (fd < 0) {
-		fprintf(stderr, "sn_bench: %s\n", sn_tap_strerror(fd));
-		return 1;
-	}
-	struct sn_config cfg;
-	sn_config_init(&cfg);
-	if (bufsize)
-		cfg.rcvbuf = cfg.sndbuf = bufsize;
-	struct sn_stack *st = sn_stack_new(&cfg);
-	struct sn_tap *tap = sn_tap_new(fd);
-	struct sn_netif_config nc = {.addr = me, .prefix_len = (uint8_t)prefix, .mtu = 1500};
-	memcpy(nc.mac, mac_client, 6);
+	struct sn_stack *st;
+	struct sn_tap *tap;
+	struct sn_loop *loop;
 	int err;
-	struct sn_netif *nif = sn_netif_add(st, sn_tap_ops(), tap, &nc, &err);
-	struct sn_loop *loop = sn_loop_new(st, &err);
-	if (!nif || !loop)
+	if (tap_stack(tapname, name, me, prefix, bufsize, &st, &tap, &loop) != 0)
 		return 1;
-	sn_loop_add_tap(loop, tap, nif);
 	/* run.sh configures the kernel side of the device once it exists. */
 	printf("{\"tap\":\"%s\"}\n", name);
 	fflush(stdout);
@@ -734,25 +749,12 @@ static int mode_tap_recv(const char *tapname, const char *addr, uint16_t port, d
 	if (parse_cidr(addr, &me, &prefix) < 0)
 		return 2;
 	char name[IFNAMSIZ];
-	int fd = sn_tap_open(tapname, name, sizeof(name));
-	if (fd < 0) {
-		fprintf(stderr, "sn_bench: %s\n", sn_tap_strerror(fd));
-		return 1;
-	}
-	struct sn_config cfg;
-	sn_config_init(&cfg);
-	if (bufsize)
-		cfg.rcvbuf = cfg.sndbuf = bufsize;
-	struct sn_stack *st = sn_stack_new(&cfg);
-	struct sn_tap *tap = sn_tap_new(fd);
-	struct sn_netif_config nc = {.addr = me, .prefix_len = (uint8_t)prefix, .mtu = 1500};
-	memcpy(nc.mac, mac_client, 6);
+	struct sn_stack *st;
+	struct sn_tap *tap;
+	struct sn_loop *loop;
 	int err;
-	struct sn_netif *nif = sn_netif_add(st, sn_tap_ops(), tap, &nc, &err);
-	struct sn_loop *loop = sn_loop_new(st, &err);
-	if (!nif || !loop)
+	if (tap_stack(tapname, name, me, prefix, bufsize, &st, &tap, &loop) != 0)
 		return 1;
-	sn_loop_add_tap(loop, tap, nif);
 	struct sn_sock *ls = sn_socket(st);
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr = me};
 	if (sn_bind(ls, (struct sockaddr *)&a, sizeof(a)) < 0 || sn_listen(ls, 4) < 0)
