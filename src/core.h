@@ -216,11 +216,12 @@ struct sn_sock {
 	struct sn_reass *reass;        /* out-of-order data (reass.c); allocated while any is held */
 	uint32_t dsack[2];             /* duplicate range to report first (RFC 2883),
 	                                  when SN_SF_DSACK; profile.dsack only */
-	struct sn_timer rexmt_timer;   /* retransmission: SYN, SYN-ACK, data, FIN */
-	struct sn_timer fin2_timer;    /* an orphaned FIN-WAIT-2 connection's lifetime */
+	/* Three timers for five roles (timer.c): a pair that never runs
+	 * together shares one, and the function it is armed with says which. */
+	struct sn_timer rexmt_timer;   /* retransmission (SYN, SYN-ACK, data, FIN), or
+	                                  persist: zero-window probe and the SWS override */
 	struct sn_timer delack_timer;  /* an ACK we are holding back */
-	struct sn_timer persist_timer; /* zero-window probe, and the SWS override */
-	struct sn_timer keep_timer;    /* keepalive */
+	struct sn_timer keep_timer;    /* keepalive, or an orphaned FIN-WAIT-2's lifetime */
 	struct sn_sockopts opt;     /* what setsockopt set; children inherit it */
 
 	/* Application side. */
@@ -443,6 +444,8 @@ bool tcp_challenge_ack_allowed(struct sn_stack *st);
 void tcp_timers_init(struct sn_sock *s);
 void tcp_rexmt_arm(struct sn_sock *s);
 void tcp_rexmt_stop(struct sn_sock *s);
+/* Is the retransmission timer running (not persist, which shares it)? */
+bool tcp_rexmt_armed(const struct sn_sock *s);
 void tcp_timers_stop(struct sn_sock *s);
 void tcp_fin2_arm(struct sn_sock *s);
 void tcp_delack_arm(struct sn_sock *s);

@@ -358,7 +358,7 @@ static void send_syn(struct sn_sock *s)
 	s->syn_tries++;
 	if (synack)
 		sent_ack(s, wnd);
-	if (!sn_timer_armed(&s->rexmt_timer))
+	if (!tcp_rexmt_armed(s))
 		tcp_rexmt_arm(s);
 	tcp_emit(st, s->netif, &s->t, &th, hlen, 0, s);
 }
@@ -446,7 +446,7 @@ static bool send_seg(struct sn_sock *s, uint32_t seq, uint32_t len, bool fin,
 	}
 	sent_ack(s, wnd);
 	STAT_ADD(st, tcp_sack_blocks_sent, nsack);
-	if ((len > 0 || fin) && !sn_timer_armed(&s->rexmt_timer))
+	if ((len > 0 || fin) && !tcp_rexmt_armed(s))
 		tcp_rexmt_arm(s);
 	tcp_emit(st, s->netif, &s->t, &th, hlen, len, s);
 	return true;
@@ -687,5 +687,5 @@ void tcp_output(struct sn_sock *s)
 	 * comes: probe. That is nothing in flight, or a window the peer shrank
 	 * below what is in flight, so that a timeout had nothing it could send
 	 * (RFC 9293 3.8.6.2.1: be robust against shrinking windows). */
-	tcp_persist_update(s, waiting && !sn_timer_armed(&s->rexmt_timer));
+	tcp_persist_update(s, waiting && !tcp_rexmt_armed(s));
 }

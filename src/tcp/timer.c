@@ -3,6 +3,20 @@
  * wheel (wheel.c), so arming and cancelling are O(1) and an idle connection
  * costs nothing per tick.
  *
+ * A connection has three timers, not five: two pairs of timers never run
+ * together, and each pair shares one struct sn_timer. Whichever of the pair
+ * was armed last owns it, and says so by the function it is armed with
+ * (t->fn), which is also what runs on expiry; nothing else records the role.
+ *   rexmt_timer  rexmt, or persist: persist runs only while nothing the
+ *                retransmission timer would watch is outstanding (it is
+ *                armed only when that timer is not), and sending data arms
+ *                rexmt over it. BSD and Linux also have one timer for both.
+ *   delack_timer delack.
+ *   keep_timer   keep, or fin2: an orphaned connection in FIN-WAIT-2 sends
+ *                no keepalives (it has nothing to keep alive; Linux's
+ *                keepalive timer does the FIN-WAIT-2 timeout the same way),
+ *                so arming fin2 takes the timer over for good.
+ *
  * rexmt  Retransmission. Armed when a segment that occupies sequence space
  *        (SYN, data, FIN) is sent and the timer is not already running;
  *        restarted when an ACK acknowledges new data and something is still
@@ -32,7 +46,8 @@
  *        peer answers (RFC 1122 4.2.2.17); after data_retries probes in a
  *        row go unanswered the peer is taken for gone, as the retransmission
  *        timer would (and as Linux does with tcp_retries2), and the
- *        connection is dropped with ETIMEDOUT. Cleared when the window opens.
+ *        connection is dropped with ETIMEDOUT. Cleared when the window opens,
+ *        or replaced by rexmt when data is sent.
  *
  * keep   Keepalive (RFC 1122 4.2.3.6), only with SO_KEEPALIVE. Armed when
  *        the connection is established (or the option set) for keepidle;
@@ -46,7 +61,8 @@
  *        our FIN is acknowledged, nothing obliges the peer ever to send its
  *        FIN. Armed on entering FIN-WAIT-2 without a handle (or on closing the
  *        handle there) for fin_wait2_timeout_ms; cleared when the connection
- *        leaves FIN-WAIT-2; on expiry the connection is dropped.
+ *        leaves FIN-WAIT-2; on expiry the connection is dropped. It replaces
+ *        a running keepalive.
  *
  * TIME-WAIT does not use the wheel: see struct sn_tw in core.h.
  */
@@ -126,7 +142,7 @@ static void rexmt_expired(struct sn_timer *t, uint64_t now_us)
 
 static void fin2_expired(struct sn_timer *t, uint64_t now_us)
 {
-	struct sn_sock *s = SN_CONTAINER_OF(t, struct sn_sock, fin2_timer);
+	struct sn_sock *s = SN_CONTAINER_OF(t, struct sn_sock, keep_timer);
 	trace_timer(s, "fin_wait_2");
 	if (s->state == SN_FIN_WAIT_2)
 		tcb_close(s, 0);
@@ -163,7 +179,7 @@ static uint64_t persist_interval(const struct sn_sock *s)
 
 static void persist_expired(struct sn_timer *t, uint64_t now_us)
 {
-	struct sn_sock *s = SN_CONTAINER_OF(t, struct sn_sock, persist_timer);
+	struct sn_sock *s = SN_CONTAINER_OF(t, struct sn_sock, rexmt_timer);
 	struct sn_stack *st = s->stack;
 	trace_timer(s, "persist");
 	if (s->persist_backoff < 30)
@@ -189,17 +205,27 @@ static void persist_expired(struct sn_timer *t, uint64_t now_us)
 	tcb_want_output(s);
 }
 
-/* Called by tcp_output: is data waiting on a window that will not let it go? */
+bool tcp_rexmt_armed(const struct sn_sock *s)
+{
+	return sn_timer_armed(&s->rexmt_timer) && s->rexmt_timer.fn == rexmt_expired;
+}
+
+/* Called by tcp_output: is data waiting on a window that will not let it go?
+ * Only asked while the retransmission timer is not running (tcp_output). */
 void tcp_persist_update(struct sn_sock *s, bool needed)
 {
 	struct sn_stack *st = s->stack;
+	bool persisting = sn_timer_armed(&s->rexmt_timer) && s->rexmt_timer.fn == persist_expired;
 	if (!needed) {
-		sn_timer_cancel(&st->wheel, &s->persist_timer);
+		if (persisting)
+			sn_timer_cancel(&st->wheel, &s->rexmt_timer);
 		s->persist_backoff = 0;
 		return;
 	}
-	if (!sn_timer_armed(&s->persist_timer))
-		sn_timer_arm(&st->wheel, &s->persist_timer, st->now_us + persist_interval(s));
+	if (!persisting) {
+		s->rexmt_timer.fn = persist_expired;
+		sn_timer_arm(&st->wheel, &s->rexmt_timer, st->now_us + persist_interval(s));
+	}
 }
 
 static bool keepalive_state(int state)
@@ -246,6 +272,8 @@ static void keep_expired(struct sn_timer *t, uint64_t now_us)
 void tcp_keepalive_update(struct sn_sock *s)
 {
 	struct sn_stack *st = s->stack;
+	if (s->keep_timer.fn == fin2_expired)
+		return; /* an orphan in FIN-WAIT-2: no handle to set options with */
 	if (!(s->flags & SN_SF_KEEPALIVE) || !keepalive_state(s->state)) {
 		sn_timer_cancel(&st->wheel, &s->keep_timer);
 		return;
@@ -261,9 +289,7 @@ void tcp_timers_init(struct sn_sock *s)
 {
 	const struct sn_config *c = &s->stack->cfg;
 	sn_timer_init(&s->rexmt_timer, rexmt_expired);
-	sn_timer_init(&s->fin2_timer, fin2_expired);
 	sn_timer_init(&s->delack_timer, delack_expired);
-	sn_timer_init(&s->persist_timer, persist_expired);
 	sn_timer_init(&s->keep_timer, keep_expired);
 	s->opt.keepidle_s = c->keepidle_s;
 	s->opt.keepintvl_s = c->keepintvl_s;
@@ -279,18 +305,23 @@ void tcp_rexmt_arm(struct sn_sock *s)
 		if (limit < when)
 			when = limit > st->now_us ? limit : st->now_us;
 	}
+	s->rexmt_timer.fn = rexmt_expired; /* persist, if it ran, gives way */
 	sn_timer_arm(&st->wheel, &s->rexmt_timer, when);
 }
 
+/* Stops retransmission only: a running persist timer stays (tcp_output
+ * decides about it). */
 void tcp_rexmt_stop(struct sn_sock *s)
 {
-	sn_timer_cancel(&s->stack->wheel, &s->rexmt_timer);
+	if (s->rexmt_timer.fn == rexmt_expired)
+		sn_timer_cancel(&s->stack->wheel, &s->rexmt_timer);
 }
 
 void tcp_fin2_arm(struct sn_sock *s)
 {
 	struct sn_stack *st = s->stack;
-	sn_timer_arm(&st->wheel, &s->fin2_timer,
+	s->keep_timer.fn = fin2_expired; /* for good: see the top of the file */
+	sn_timer_arm(&st->wheel, &s->keep_timer,
 	             st->now_us + (uint64_t)st->cfg.fin_wait2_timeout_ms * 1000);
 }
 
@@ -298,8 +329,6 @@ void tcp_timers_stop(struct sn_sock *s)
 {
 	struct sn_wheel *w = &s->stack->wheel;
 	sn_timer_cancel(w, &s->rexmt_timer);
-	sn_timer_cancel(w, &s->fin2_timer);
 	sn_timer_cancel(w, &s->delack_timer);
-	sn_timer_cancel(w, &s->persist_timer);
 	sn_timer_cancel(w, &s->keep_timer);
 }

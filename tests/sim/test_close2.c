@@ -3,9 +3,10 @@
  * close of test_close.c: half-close, the server closing first, simultaneous
  * close (RFC 9293 3.6 figure 13), TIME-WAIT (re-ACK of a retransmitted FIN,
  * 2*MSL, reopening by a new SYN, RFC 1122 4.2.2.13), a lost FIN, and the
- * lifetime of an orphaned FIN-WAIT-2 connection.
+ * lifetime of an orphaned FIN-WAIT-2 connection (which sends no keepalives).
  */
 #include <errno.h>
+#include <netinet/tcp.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -620,6 +621,40 @@ static void fin_wait2_with_handle_lasts(void **state)
 	sn_close(ls);
 }
 
+/*
+ * Keepalive and the FIN-WAIT-2 timeout share one timer (timer.c): with a
+ * handle, a half-closed connection in FIN-WAIT-2 sends keepalives; once the
+ * handle is closed the orphan sends none (Linux does the same) and is
+ * dropped fin_wait2_timeout_ms later, not by keepalive.
+ */
+static void fin_wait2_orphan_sends_no_keepalive(void **state)
+{
+	struct world *w = *state;
+	w->cfg[C].fin_wait2_timeout_ms = 5000;
+	go(w);
+	struct sn_sock *ls = w_listen(w, S, 80, 8), *c;
+	struct sn_sock *s = establish(w, ls, 40000, &c);
+	int one = 1;
+	assert_int_equal(sn_setsockopt(c, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)), 0);
+	assert_int_equal(sn_setsockopt(c, IPPROTO_TCP, TCP_KEEPIDLE, &one, sizeof(one)), 0);
+	assert_int_equal(sn_setsockopt(c, IPPROTO_TCP, TCP_KEEPINTVL, &one, sizeof(one)), 0);
+
+	sn_shutdown(c, SHUT_WR);
+	w_run(w, 3500 * W_MS);
+	assert_int_equal(w_state_of(c), SN_FIN_WAIT_2);
+	uint64_t probes = w_stats(w, C).tcp_keepalive_probes;
+	assert_true(probes >= 2); /* answered, so the connection lives */
+
+	uint64_t t = w->net.now_us;
+	sn_close(c);
+	w_run(w, 10 * W_SEC);
+	assert_int_equal(w_state_time(w, C, SN_CLOSED), t + 5 * W_SEC);
+	assert_int_equal(w_stats(w, C).tcp_keepalive_probes, probes);
+	assert_int_equal(w_stats(w, C).tcp_keepalive_drops, 0);
+	sn_abort(s);
+	sn_close(ls);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -639,6 +674,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(lost_fin_retransmitted, setup, teardown),
 		cmocka_unit_test_setup_teardown(fin_wait2_orphan_times_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(fin_wait2_with_handle_lasts, setup, teardown),
+		cmocka_unit_test_setup_teardown(fin_wait2_orphan_sends_no_keepalive, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
