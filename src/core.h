@@ -441,6 +441,11 @@ uint16_t tcp_rcv_mss_offer(const struct sn_sock *s);
 bool tcp_challenge_ack_allowed(struct sn_stack *st);
 
 /* timer.c */
+/* What a connection's timers run (struct sn_timer.fn, an index into
+ * tcp_timer_fns, the stack's wheel's table). */
+enum { TCP_TIMER_REXMT, TCP_TIMER_PERSIST, TCP_TIMER_DELACK, TCP_TIMER_KEEP, TCP_TIMER_FIN2,
+       TCP_TIMER_FNS };
+extern const sn_timer_fn tcp_timer_fns[TCP_TIMER_FNS];
 void tcp_timers_init(struct sn_sock *s);
 void tcp_rexmt_arm(struct sn_sock *s);
 void tcp_rexmt_stop(struct sn_sock *s);

@@ -165,7 +165,7 @@ struct sn_stack *sn_stack_new(const struct sn_config *cfg)
 	st->next_ephemeral = (uint16_t)(SN_EPHEMERAL_LO +
 	                                sn_rand_below(&st->rng, SN_EPHEMERAL_HI - SN_EPHEMERAL_LO + 1));
 
-	sn_wheel_init(&st->wheel, 0);
+	sn_wheel_init(&st->wheel, 0, tcp_timer_fns);
 	sn_list_init(&st->arp.all);
 	sn_list_init(&st->tw_fifo);
 	sn_list_init(&st->socks);

@@ -6,7 +6,8 @@
  * A connection has three timers, not five: two pairs of timers never run
  * together, and each pair shares one struct sn_timer. Whichever of the pair
  * was armed last owns it, and says so by the function it is armed with
- * (t->fn), which is also what runs on expiry; nothing else records the role.
+ * (t->fn, an index into tcp_timer_fns), which is also what runs on expiry;
+ * nothing else records the role.
  *   rexmt_timer  rexmt, or persist: persist runs only while nothing the
  *                retransmission timer would watch is outstanding (it is
  *                armed only when that timer is not), and sending data arms
@@ -207,7 +208,7 @@ static void persist_expired(struct sn_timer *t, uint64_t now_us)
 
 bool tcp_rexmt_armed(const struct sn_sock *s)
 {
-	return sn_timer_armed(&s->rexmt_timer) && s->rexmt_timer.fn == rexmt_expired;
+	return sn_timer_armed(&s->rexmt_timer) && s->rexmt_timer.fn == TCP_TIMER_REXMT;
 }
 
 /* Called by tcp_output: is data waiting on a window that will not let it go?
@@ -215,7 +216,7 @@ bool tcp_rexmt_armed(const struct sn_sock *s)
 void tcp_persist_update(struct sn_sock *s, bool needed)
 {
 	struct sn_stack *st = s->stack;
-	bool persisting = sn_timer_armed(&s->rexmt_timer) && s->rexmt_timer.fn == persist_expired;
+	bool persisting = sn_timer_armed(&s->rexmt_timer) && s->rexmt_timer.fn == TCP_TIMER_PERSIST;
 	if (!needed) {
 		if (persisting)
 			sn_timer_cancel(&st->wheel, &s->rexmt_timer);
@@ -223,7 +224,7 @@ void tcp_persist_update(struct sn_sock *s, bool needed)
 		return;
 	}
 	if (!persisting) {
-		s->rexmt_timer.fn = persist_expired;
+		s->rexmt_timer.fn = TCP_TIMER_PERSIST;
 		sn_timer_arm(&st->wheel, &s->rexmt_timer, st->now_us + persist_interval(s));
 	}
 }
@@ -272,7 +273,7 @@ static void keep_expired(struct sn_timer *t, uint64_t now_us)
 void tcp_keepalive_update(struct sn_sock *s)
 {
 	struct sn_stack *st = s->stack;
-	if (s->keep_timer.fn == fin2_expired)
+	if (s->keep_timer.fn == TCP_TIMER_FIN2)
 		return; /* an orphan in FIN-WAIT-2: no handle to set options with */
 	if (!(s->flags & SN_SF_KEEPALIVE) || !keepalive_state(s->state)) {
 		sn_timer_cancel(&st->wheel, &s->keep_timer);
@@ -285,12 +286,19 @@ void tcp_keepalive_update(struct sn_sock *s)
 	             s->last_rcv_us + (uint64_t)s->opt.keepidle_s * 1000000);
 }
 
+/* The stack's wheel runs these (stack.c), indexed by struct sn_timer.fn. */
+const sn_timer_fn tcp_timer_fns[TCP_TIMER_FNS] = {
+	[TCP_TIMER_REXMT] = rexmt_expired,   [TCP_TIMER_PERSIST] = persist_expired,
+	[TCP_TIMER_DELACK] = delack_expired, [TCP_TIMER_KEEP] = keep_expired,
+	[TCP_TIMER_FIN2] = fin2_expired,
+};
+
 void tcp_timers_init(struct sn_sock *s)
 {
 	const struct sn_config *c = &s->stack->cfg;
-	sn_timer_init(&s->rexmt_timer, rexmt_expired);
-	sn_timer_init(&s->delack_timer, delack_expired);
-	sn_timer_init(&s->keep_timer, keep_expired);
+	sn_timer_init(&s->rexmt_timer, TCP_TIMER_REXMT);
+	sn_timer_init(&s->delack_timer, TCP_TIMER_DELACK);
+	sn_timer_init(&s->keep_timer, TCP_TIMER_KEEP);
 	s->opt.keepidle_s = c->keepidle_s;
 	s->opt.keepintvl_s = c->keepintvl_s;
 	s->opt.keepcnt = c->keepcnt;
@@ -305,7 +313,7 @@ void tcp_rexmt_arm(struct sn_sock *s)
 		if (limit < when)
 			when = limit > st->now_us ? limit : st->now_us;
 	}
-	s->rexmt_timer.fn = rexmt_expired; /* persist, if it ran, gives way */
+	s->rexmt_timer.fn = TCP_TIMER_REXMT; /* persist, if it ran, gives way */
 	sn_timer_arm(&st->wheel, &s->rexmt_timer, when);
 }
 
@@ -313,14 +321,14 @@ void tcp_rexmt_arm(struct sn_sock *s)
  * decides about it). */
 void tcp_rexmt_stop(struct sn_sock *s)
 {
-	if (s->rexmt_timer.fn == rexmt_expired)
+	if (s->rexmt_timer.fn == TCP_TIMER_REXMT)
 		sn_timer_cancel(&s->stack->wheel, &s->rexmt_timer);
 }
 
 void tcp_fin2_arm(struct sn_sock *s)
 {
 	struct sn_stack *st = s->stack;
-	s->keep_timer.fn = fin2_expired; /* for good: see the top of the file */
+	s->keep_timer.fn = TCP_TIMER_FIN2; /* for good: see the top of the file */
 	sn_timer_arm(&st->wheel, &s->keep_timer,
 	             st->now_us + (uint64_t)st->cfg.fin_wait2_timeout_ms * 1000);
 }

@@ -39,6 +39,13 @@ static uint64_t us_to_tick_ceil(uint64_t us)
 	return us / US_PER_TICK + (us % US_PER_TICK != 0);
 }
 
+/* A timer's full expiry tick from the 32 bits it keeps (see wheel.h): it
+ * lies in [now_tick, now_tick + SN_WHEEL_MAX_AHEAD] while on the wheel. */
+static uint64_t expiry_tick(const struct sn_wheel *w, const struct sn_timer *t)
+{
+	return w->now_tick + (uint32_t)(t->expires_tick - (uint32_t)w->now_tick);
+}
+
 /* The tick as a time; saturates, since ticks near 2^64 µs cannot be scaled. */
 static uint64_t tick_to_us(uint64_t tick)
 {
@@ -95,7 +102,7 @@ static void unlink_timer(struct sn_wheel *w, struct sn_timer *t)
 static void place_timer(struct sn_wheel *w, struct sn_timer *t)
 {
 	uint64_t now = w->now_tick;
-	uint64_t exp = t->expires_tick;
+	uint64_t exp = expiry_tick(w, t);
 	int level;
 	uint64_t slot;
 
@@ -108,23 +115,15 @@ static void place_timer(struct sn_wheel *w, struct sn_timer *t)
 		list_push(&w->due, t);
 		return;
 	}
-	for (level = 0; level < SN_WHEEL_LEVELS; level++) {
+	/* The top level's blocks are 2^30 ticks: an expiry at most 2^32 - 1
+	 * ticks ahead is at most 4 of them away, so the top level always fits. */
+	for (level = 0; level < SN_WHEEL_LEVELS - 1; level++) {
 		unsigned sh = level_shift(level);
 
 		if ((exp >> sh) - (now >> sh) < SN_WHEEL_SLOTS)
 			break;
 	}
-	if (level < SN_WHEEL_LEVELS) {
-		slot = (exp >> level_shift(level)) & SLOT_MASK;
-	} else {
-		/*
-		 * Beyond the top level's reach: park in its farthest slot. When
-		 * that block starts the timer is placed again, and lands there
-		 * again until it comes within reach; it never fires early.
-		 */
-		level = SN_WHEEL_LEVELS - 1;
-		slot = ((now >> level_shift(level)) + SN_WHEEL_SLOTS - 1) & SLOT_MASK;
-	}
+	slot = (exp >> level_shift(level)) & SLOT_MASK;
 	list_push(&w->slot[level][slot], t);
 	w->occupied[level] |= (uint64_t)1 << slot;
 }
@@ -192,29 +191,37 @@ static size_t fire_list(struct sn_wheel *w, struct sn_timer **head, uint64_t now
 	while ((t = *head) != NULL) {
 		unlink_timer(w, t);
 		w->count--;
-		t->fn(t, now_us);
+		w->fns[t->fn](t, now_us);
 		fired++;
 	}
 	return fired;
 }
 
-void sn_wheel_init(struct sn_wheel *w, uint64_t now_us)
+void sn_wheel_init(struct sn_wheel *w, uint64_t now_us, const sn_timer_fn *fns)
 {
-	*w = (struct sn_wheel){ .now_tick = now_us / US_PER_TICK };
+	*w = (struct sn_wheel){ .now_tick = now_us / US_PER_TICK, .fns = fns };
 }
 
-void sn_timer_init(struct sn_timer *t, sn_timer_fn fn)
+void sn_timer_init(struct sn_timer *t, uint8_t fn)
 {
 	*t = (struct sn_timer){ .fn = fn };
 }
 
 void sn_timer_arm(struct sn_wheel *w, struct sn_timer *t, uint64_t expires_us)
 {
+	uint64_t tick = us_to_tick_ceil(expires_us);
+
 	if (sn_timer_armed(t))
 		unlink_timer(w, t);
 	else
 		w->count++;
-	t->expires_tick = us_to_tick_ceil(expires_us);
+	/* Keep the expiry within the range its 32 bits can name (wheel.h):
+	 * overdue counts as due now, and the far future is clamped. */
+	if (tick < w->now_tick)
+		tick = w->now_tick;
+	else if (tick - w->now_tick > SN_WHEEL_MAX_AHEAD)
+		tick = w->now_tick + SN_WHEEL_MAX_AHEAD;
+	t->expires_tick = (uint32_t)tick;
 	place_timer(w, t);
 }
 

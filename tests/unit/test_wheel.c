@@ -30,6 +30,24 @@ static uint64_t tick_of(uint64_t us)
 	return us / MS + (us % MS != 0);
 }
 
+/* The tick a timer armed for exp_us at start_us fires at: its own, or
+ * SN_WHEEL_MAX_AHEAD past the start if that is sooner (the clamp). */
+static uint64_t fire_tick(uint64_t start_us, uint64_t exp_us)
+{
+	uint64_t max = start_us / MS + SN_WHEEL_MAX_AHEAD;
+
+	return tick_of(exp_us) < max ? tick_of(exp_us) : max;
+}
+
+/* Every timer function of this file, in the wheel's table (struct
+ * sn_timer.fn is an index into it). */
+static void probe_fn(struct sn_timer *t, uint64_t now_us);
+static void periodic_fn(struct sn_timer *t, uint64_t now_us);
+static void meddler_fn(struct sn_timer *t, uint64_t now_us);
+static void model_fn(struct sn_timer *t, uint64_t now_us);
+enum { FN_PROBE, FN_PERIODIC, FN_MEDDLER, FN_MODEL };
+static const sn_timer_fn fns[] = { probe_fn, periodic_fn, meddler_fn, model_fn };
+
 /* A timer that records how often and when it fired. */
 struct probe {
 	struct sn_timer t;
@@ -49,7 +67,7 @@ static void probe_init(struct probe *p)
 {
 	p->fires = 0;
 	p->last_now_us = 0;
-	sn_timer_init(&p->t, probe_fn);
+	sn_timer_init(&p->t, FN_PROBE);
 }
 
 static bool wheel_empty(const struct sn_wheel *w)
@@ -65,9 +83,12 @@ static const uint64_t horizons_us[] = {
 	0, 1, 999, 1 * MS, 63 * MS, 64 * MS, 65 * MS, 4095 * MS, 4096 * MS, HOUR, 30 * DAY,
 };
 
-/* Start times: zero, unaligned, and just before boundaries of levels 1..5. */
+/* Start times: zero, unaligned, just before boundaries of levels 1..5, and
+ * just before the low 32 bits of the tick wrap (a timer keeps only those). */
 static const uint64_t starts_us[] = {
 	0,
+	((1ULL << 32) - 2) * MS + 500,
+	((3ULL << 32) - 40) * MS,
 	123456789,
 	(64ULL - 1) * MS + 999,
 	(4096ULL - 1) * MS + 500,
@@ -112,7 +133,7 @@ static void walk(struct sn_wheel *w, struct probe *p, uint64_t exp_us, const uin
 /* Arm one timer at start + horizon on a fresh wheel started at start. */
 static uint64_t setup_single(struct sn_wheel *w, struct probe *p, uint64_t start, uint64_t h)
 {
-	sn_wheel_init(w, start);
+	sn_wheel_init(w, start, fns);
 	probe_init(p);
 	sn_timer_arm(w, &p->t, start + h);
 	assert_true(sn_timer_armed(&p->t));
@@ -191,7 +212,7 @@ static void test_due_fires_on_same_now(void **state)
 	struct sn_wheel w;
 	struct probe a, b;
 
-	sn_wheel_init(&w, 5 * MS + 700);
+	sn_wheel_init(&w, 5 * MS + 700, fns);
 	probe_init(&a);
 	probe_init(&b);
 	sn_timer_arm(&w, &a.t, 0);
@@ -217,7 +238,7 @@ static void test_due_fires_on_same_now(void **state)
 	assert_true(wheel_empty(&w));
 }
 
-/* Horizons that land on each level, and one past the top level's reach. */
+/* Horizons that land on each level, and two beyond SN_WHEEL_MAX_AHEAD. */
 static const struct {
 	uint64_t h_us;
 	int level;
@@ -232,15 +253,16 @@ static void test_cancel_every_level(void **state)
 	struct sn_wheel w;
 	struct probe p[N_LEVEL_CASES];
 
-	sn_wheel_init(&w, 0);
+	sn_wheel_init(&w, 0, fns);
 	for (size_t i = 0; i < N_LEVEL_CASES; i++) {
 		probe_init(&p[i]);
 		sn_timer_arm(&w, &p[i].t, level_cases[i].h_us);
 		assert_true(w.occupied[level_cases[i].level] != 0);
 	}
 	assert_int_equal(w.count, N_LEVEL_CASES);
-	/* Past the top level's reach: its farthest slot, 63 blocks ahead. */
-	assert_true(w.occupied[SN_WHEEL_LEVELS - 1] & (1ULL << 63));
+	/* Beyond SN_WHEEL_MAX_AHEAD: clamped to it, 2^32 - 1 ticks, which is
+	 * in the top level's slot 3 (blocks of 2^30 ticks). */
+	assert_int_equal(w.occupied[SN_WHEEL_LEVELS - 1], 1ULL << 3);
 
 	for (size_t i = 0; i < N_LEVEL_CASES; i++) {
 		sn_timer_cancel(&w, &p[i].t);
@@ -275,7 +297,7 @@ static void test_cancel_within_slot(void **state)
 		struct sn_wheel w;
 		struct probe p[3];
 
-		sn_wheel_init(&w, 0);
+		sn_wheel_init(&w, 0, fns);
 		for (int i = 0; i < 3; i++) {
 			probe_init(&p[i]);
 			sn_timer_arm(&w, &p[i].t, 7 * MS);
@@ -294,7 +316,7 @@ static void test_rearm_moves(void **state)
 	struct sn_wheel w;
 	struct probe p;
 
-	sn_wheel_init(&w, 0);
+	sn_wheel_init(&w, 0, fns);
 	probe_init(&p);
 
 	/* Far to near: fires at the near time only. */
@@ -345,8 +367,8 @@ static void test_periodic(void **state)
 	struct sn_wheel w;
 	struct periodic p = { .w = &w, .period_us = 10 * MS };
 
-	sn_wheel_init(&w, 0);
-	sn_timer_init(&p.t, periodic_fn);
+	sn_wheel_init(&w, 0, fns);
+	sn_timer_init(&p.t, FN_PERIODIC);
 	sn_timer_arm(&w, &p.t, 10 * MS);
 	for (uint64_t t = 0; t <= 1000 * MS; t += MS) {
 		sn_wheel_advance(&w, t);
@@ -396,7 +418,7 @@ static void meddler_init(struct meddler *m, struct sn_wheel *w, struct meddler *
 			 uint64_t arg_us)
 {
 	*m = (struct meddler){ .w = w, .victim = victim, .act = act, .arg_us = arg_us };
-	sn_timer_init(&m->t, meddler_fn);
+	sn_timer_init(&m->t, FN_MEDDLER);
 }
 
 static void test_callback_meddles_in_slot(void **state)
@@ -412,7 +434,7 @@ static void test_callback_meddles_in_slot(void **state)
 			unsigned d_fires;
 
 			/* a and b cancel each other: exactly one of them fires. */
-			sn_wheel_init(&w, 0);
+			sn_wheel_init(&w, 0, fns);
 			meddler_init(&a, &w, &b, M_CANCEL, 0);
 			meddler_init(&b, &w, &a, M_CANCEL, 0);
 			sn_timer_arm(&w, order ? &b.t : &a.t, when);
@@ -454,7 +476,7 @@ static void test_next_deadline(void **state)
 	struct sn_wheel w;
 	struct probe p, q;
 
-	sn_wheel_init(&w, 0);
+	sn_wheel_init(&w, 0, fns);
 	probe_init(&p);
 	probe_init(&q);
 	assert_int_equal(sn_wheel_next_deadline(&w), UINT64_MAX);
@@ -462,7 +484,7 @@ static void test_next_deadline(void **state)
 	/* Any level-0 timer alone is exact, from every position in a block. */
 	for (uint64_t now = 1000; now < 1000 + 64; now++) {
 		for (uint64_t h = 1; h < 64; h++) {
-			sn_wheel_init(&w, now * MS + 300);
+			sn_wheel_init(&w, now * MS + 300, fns);
 			sn_timer_arm(&w, &p.t, (now + h) * MS - 200);
 			assert_int_equal(sn_wheel_next_deadline(&w), (now + h) * MS);
 			/* A far timer beside it does not disturb that. */
@@ -474,7 +496,7 @@ static void test_next_deadline(void **state)
 	}
 
 	/* Due: now. */
-	sn_wheel_init(&w, 42 * MS + 5);
+	sn_wheel_init(&w, 42 * MS + 5, fns);
 	sn_timer_arm(&w, &p.t, 7);
 	assert_int_equal(sn_wheel_next_deadline(&w), 42 * MS);
 	sn_timer_cancel(&w, &p.t);
@@ -484,7 +506,7 @@ static void test_next_deadline(void **state)
 	 * 10: the level-1 slot is only known to start at 64, so the deadline is
 	 * 64 ms. Waking then costs nothing and makes the answer exact.
 	 */
-	sn_wheel_init(&w, 10 * MS);
+	sn_wheel_init(&w, 10 * MS, fns);
 	probe_init(&p);
 	probe_init(&q);
 	sn_timer_arm(&w, &p.t, 73 * MS);
@@ -499,7 +521,7 @@ static void test_next_deadline(void **state)
 	assert_int_equal(sn_wheel_next_deadline(&w), UINT64_MAX);
 
 	/* Near the end of representable time the answer saturates. */
-	sn_wheel_init(&w, UINT64_MAX - 10 * SEC);
+	sn_wheel_init(&w, UINT64_MAX - 10 * SEC, fns);
 	sn_timer_arm(&w, &p.t, UINT64_MAX);
 	assert_true(sn_wheel_next_deadline(&w) > UINT64_MAX - 10 * SEC);
 	assert_int_equal(sn_wheel_advance(&w, UINT64_MAX - 1), 0);
@@ -529,13 +551,69 @@ static void test_idle_wakeups(void **state)
 			while (!p.fires) {
 				uint64_t d = sn_wheel_next_deadline(&w);
 
-				assert_true(d <= tick_of(exp) * MS);
+				assert_true(d <= fire_tick(starts_us[s], exp) * MS);
 				sn_wheel_advance(&w, d);
 				wakes++;
 				assert_true(wakes <= 16);
 			}
 			assert_int_equal(p.fires, 1);
-			assert_true(p.last_now_us == tick_of(exp) * MS);
+			/* 900 days and 5 years are clamped to 49.7 days. */
+			assert_true(p.last_now_us == fire_tick(starts_us[s], exp) * MS);
+		}
+	}
+}
+
+/*
+ * A timer keeps the low 32 bits of its expiry tick, read modulo 2^32 from
+ * the wheel's 64-bit tick. Around a wrap of those 32 bits, and at the ends
+ * of the range (2^31 ahead, SN_WHEEL_MAX_AHEAD, past it: clamped), every
+ * timer fires at its exact tick, whether the wheel jumps there or wakes up
+ * at each deadline on the way.
+ */
+static void test_expiry_modulo_wrap(void **state)
+{
+	static const uint64_t start_ticks[] = {
+		(1ULL << 32) - 3, (1ULL << 33) - 1, (5ULL << 32) + (1ULL << 31) - 2, 1ULL << 32,
+	};
+	static const uint64_t ahead[] = {
+		0, 1, 2, 3, 4, 63, 64, 65, 4097, (1ULL << 31) - 1, 1ULL << 31, (1ULL << 31) + 1,
+		(1ULL << 32) - 2, (1ULL << 32) - 1, 1ULL << 32, 1ULL << 33,
+	};
+
+	for (size_t s = 0; s < sizeof(start_ticks) / sizeof(start_ticks[0]); s++) {
+		for (size_t a = 0; a < sizeof(ahead) / sizeof(ahead[0]); a++) {
+			uint64_t start = start_ticks[s] * MS;
+			uint64_t exp = start + ahead[a] * MS - 250; /* tick start + ahead */
+			uint64_t want = ahead[a] < SN_WHEEL_MAX_AHEAD ? ahead[a] : SN_WHEEL_MAX_AHEAD;
+			struct sn_wheel w;
+			struct probe p;
+			unsigned wakes = 0;
+
+			want += start_ticks[s];
+			if (ahead[a] == 0)
+				exp = start; /* the current tick: due now */
+			assert_int_equal(fire_tick(start, exp), want);
+
+			/* In one jump, from just before. */
+			setup_single(&w, &p, start, exp - start);
+			if (want > start_ticks[s]) {
+				assert_int_equal(sn_wheel_advance(&w, want * MS - 1), 0);
+				assert_true(sn_timer_armed(&p.t));
+			}
+			assert_int_equal(sn_wheel_advance(&w, want * MS), 1);
+			assert_int_equal(p.last_now_us, want * MS);
+
+			/* Waking at each deadline: the cascades cross the wrap. */
+			setup_single(&w, &p, start, exp - start);
+			while (!p.fires) {
+				uint64_t d = sn_wheel_next_deadline(&w);
+
+				assert_true(d <= want * MS);
+				sn_wheel_advance(&w, d);
+				assert_true(++wakes <= 16);
+			}
+			assert_int_equal(p.last_now_us, want * MS);
+			assert_true(wheel_empty(&w));
 		}
 	}
 }
@@ -560,7 +638,7 @@ static void test_idle_jump_is_cheap(void **state)
 	struct timespec t0;
 	uint64_t now = 0;
 
-	sn_wheel_init(&w, now);
+	sn_wheel_init(&w, now, fns);
 	probe_init(&p);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (unsigned i = 0; i < 1000; i++) {
@@ -614,6 +692,11 @@ static void model_arm(struct model *m, struct mtimer *mt, uint64_t exp_us)
 	mt->armed = true;
 	mt->exp_us = exp_us;
 	mt->exp_tick = tick_of(exp_us);
+	if (mt->exp_tick > m->w.now_tick + SN_WHEEL_MAX_AHEAD) {
+		/* The clamp (wheel.h): it fires that far from the wheel's tick. */
+		mt->exp_tick = m->w.now_tick + SN_WHEEL_MAX_AHEAD;
+		mt->exp_us = mt->exp_tick * MS;
+	}
 	sn_timer_arm(&m->w, &mt->t, exp_us);
 }
 
@@ -640,7 +723,7 @@ static uint64_t random_horizon(struct sn_rand *r)
 		return sn_rand_next(r) % 10000000000ULL;
 	if (k < 999)
 		return sn_rand_next(r) % (1ULL << sn_rand_below(r, 34));
-	/* Rarely, past the top level's reach (about 795 days). */
+	/* Rarely, past SN_WHEEL_MAX_AHEAD (49.7 days): clamped. */
 	return sn_rand_next(r) % 100000000000000ULL;
 }
 
@@ -771,10 +854,10 @@ static void run_model(uint64_t seed, uint64_t start_us)
 	m->clock_us = start_us;
 	m->wheel_tick = start_us / MS;
 	m->meddle = true;
-	sn_wheel_init(&m->w, start_us);
+	sn_wheel_init(&m->w, start_us, fns);
 	for (size_t i = 0; i < MODEL_TIMERS; i++) {
 		m->tm[i].m = m;
-		sn_timer_init(&m->tm[i].t, model_fn);
+		sn_timer_init(&m->tm[i].t, FN_MODEL);
 	}
 
 	for (unsigned op = 0; op < MODEL_OPS; op++) {
@@ -842,6 +925,7 @@ int main(void)
 		cmocka_unit_test(test_callback_meddles_in_slot),
 		cmocka_unit_test(test_next_deadline),
 		cmocka_unit_test(test_idle_wakeups),
+		cmocka_unit_test(test_expiry_modulo_wrap),
 		cmocka_unit_test(test_idle_jump_is_cheap),
 		cmocka_unit_test(test_model_random),
 		cmocka_unit_test(test_model_random_odd_start),
