@@ -181,19 +181,21 @@ struct sn_sock {
 	uint8_t rcv_wscale;         /* our shift: our window >> this on the wire */
 	uint32_t ts_offset;         /* added to the 1 ms clock, RFC 7323 5.4 */
 	uint32_t ts_recent;         /* TS.Recent, RFC 7323 4.3 */
-	uint64_t ts_recent_us;      /* when TS.Recent was set (the 24-day rule, 5.5) */
+	uint32_t ts_recent_s;       /* when TS.Recent was set, tcp_s (the 24-day rule, 5.5) */
 	uint32_t last_ack_sent;     /* Last.ACK.sent, RFC 7323 4.3 */
 	uint32_t ts_rexmt;          /* our TSval when the rexmt timer last fired */
 
 	/* RFC 6298 state (rtt.c). */
 	struct sn_rtt rtt;
 	uint32_t total_retrans;
-	uint64_t last_oow_ack_us;   /* last ACK sent for an unacceptable segment, input.c */
-
+	/* Times: 32 bits each, see tcp_ms below. */
+	uint32_t last_oow_ack_ms;   /* last ACK sent for an unacceptable segment, input.c */
 	uint32_t rtt_seq;           /* the segment being timed: ACK beyond it = sample */
-	uint64_t rtt_start_us;
-	uint64_t progress_us;       /* last time SND.UNA moved (or sending started) */
-	uint64_t last_rcv_us;       /* last segment accepted from the peer (keepalive) */
+	uint32_t rtt_start_us;      /* when it was sent: low 32 bits of the µs clock,
+	                               enough for one RTT (timing stops at the first
+	                               timeout, and the RTO is under 2^32 µs) */
+	uint32_t progress_ms;       /* last time SND.UNA moved (or sending started) */
+	uint32_t last_rcv_ms;       /* last segment accepted from the peer (keepalive) */
 	uint32_t unacked_rcv;       /* bytes received since we last sent an ACK */
 	uint16_t rcv_mss;           /* largest segment the peer has sent us */
 	uint8_t quickacks;          /* segments still ACKed at once (profile.quickack) */
@@ -316,6 +318,28 @@ struct sn_stack {
 
 	uint8_t frame[SN_FRAME_MAX]; /* output frames are built here */
 };
+
+/*
+ * Clocks for the times a connection keeps (struct sn_sock is counted in
+ * bytes: docs/PERFORMANCE.md). Those that need range more than precision
+ * are 32-bit milliseconds: the clock wraps every 49.7 days and an elapsed
+ * time is the difference modulo 2^32 (tcp_ms_since), right while less than
+ * that has passed. Every use is far shorter (keepalive idle up to 9 hours,
+ * TCP_USER_TIMEOUT, the out-of-window ACK limit, idle restart), except the
+ * age of TS.Recent, which must tell 24 days (RFC 7323 5.5) from anything up
+ * to forever: it uses 32-bit seconds (136 years), as Linux does.
+ */
+static inline uint32_t tcp_ms(const struct sn_stack *st) { return (uint32_t)(st->now_us / 1000); }
+static inline uint32_t tcp_ms_since(const struct sn_stack *st, uint32_t then_ms)
+{
+	return tcp_ms(st) - then_ms;
+}
+/* Back to the stack's µs clock: when `then_ms` plus `after_ms` comes. */
+static inline uint64_t tcp_ms_when_us(const struct sn_stack *st, uint32_t then_ms, uint32_t after_ms)
+{
+	return (st->now_us / 1000 - tcp_ms_since(st, then_ms) + after_ms) * 1000;
+}
+static inline uint32_t tcp_s(const struct sn_stack *st) { return (uint32_t)(st->now_us / 1000000); }
 
 /* ---- stack.c ------------------------------------------------------------- */
 

@@ -85,14 +85,14 @@ static void challenge_ack(struct sn_sock *s, uint8_t flags)
  * by a forged or stale segment, would otherwise answer each other's pure ACKs
  * with ACKs forever, at line rate. Like Linux (tcp_invalid_ratelimit), answer
  * a segment that occupies no sequence space, or a SYN, at most once per
- * OOW_ACK_INTERVAL_US per connection; data is always answered, because its
+ * OOW_ACK_INTERVAL_MS per connection; data is always answered, because its
  * sender needs the ACK to stop retransmitting.
  */
-#define OOW_ACK_INTERVAL_US 500000u
+#define OOW_ACK_INTERVAL_MS 500u
 
 /* RFC 7323 5.5: after this long idle, TS.Recent may have wrapped (a 1 ms
  * clock wraps its sign bit in 24.8 days), so PAWS must not use it. */
-#define PAWS_IDLE_US (24ull * 24 * 3600 * 1000000)
+#define PAWS_IDLE_S (24u * 24 * 3600)
 
 /* RFC 2883: remember [left, right) as duplicate data, to be reported in
  * the first SACK block of our next ACK. */
@@ -110,10 +110,10 @@ static void oow_ack(struct sn_sock *s, uint32_t seglen, uint8_t flags)
 {
 	struct sn_stack *st = s->stack;
 	if (seglen == 0 || (flags & SN_TH_SYN)) {
-		if (s->last_oow_ack_us != 0 &&
-		    st->now_us - s->last_oow_ack_us < OOW_ACK_INTERVAL_US)
+		if (s->last_oow_ack_ms != 0 &&
+		    tcp_ms_since(st, s->last_oow_ack_ms) < OOW_ACK_INTERVAL_MS)
 			return;
-		s->last_oow_ack_us = st->now_us;
+		s->last_oow_ack_ms = tcp_ms(st);
 	}
 	ack_unaccepted(s, flags);
 }
@@ -160,7 +160,7 @@ void tcp_options_agree(struct sn_sock *s, const struct sn_tcp *th)
 	}
 	if (s->topts & SN_TCPI_OPT_TIMESTAMPS) {
 		s->ts_recent = th->opts.ts_val; /* 4.3: TS.Recent from the SYN */
-		s->ts_recent_us = s->stack->now_us;
+		s->ts_recent_s = tcp_s(s->stack);
 	}
 	if (s->stack->cfg.profile.rcvbuf_round_mss) {
 		/* FreeBSD (tcp_mss) rounds the receive buffer up to a whole
@@ -251,12 +251,12 @@ static uint32_t ack_advance(struct sn_sock *s, uint32_t ack, const struct sn_tcp
 		rtt_us = ts_rtt_sample(s, th);
 	} else if ((s->flags & SN_SF_RTT_TIMING) && sn_seq_gt(ack, s->rtt_seq)) {
 		s->flags &= ~SN_SF_RTT_TIMING;
-		rtt_us = (uint32_t)(st->now_us - s->rtt_start_us);
+		rtt_us = (uint32_t)st->now_us - s->rtt_start_us;
 		sn_rtt_sample(&s->rtt, rtt_us);
 		STAT_INC(st, tcp_rtt_samples);
 	}
 	sn_rtt_reset_backoff(&s->rtt);
-	s->progress_us = st->now_us;
+	s->progress_ms = tcp_ms(st);
 	s->snd_una = ack;
 	if (sn_seq_lt(s->snd_nxt, s->snd_una))
 		s->snd_nxt = s->snd_una;
@@ -299,7 +299,7 @@ static void syn_acked(struct sn_sock *s, uint32_t ack, const struct sn_tcp *th)
 		s->flags &= ~SN_SF_RTT_TIMING;
 	} else if ((s->flags & SN_SF_RTT_TIMING) && sn_seq_gt(ack, s->rtt_seq)) {
 		s->flags &= ~SN_SF_RTT_TIMING;
-		sn_rtt_sample(&s->rtt, (uint32_t)(st->now_us - s->rtt_start_us));
+		sn_rtt_sample(&s->rtt, (uint32_t)st->now_us - s->rtt_start_us);
 		STAT_INC(st, tcp_rtt_samples);
 	} else if (s->syn_tries > 1 && s->rtt.srtt_us == 0) {
 		/* RFC 6298 5.7: the SYN had to be sent again and gave no
@@ -348,7 +348,7 @@ static void syn_sent_input(struct sn_sock *s, const struct sn_tcp *th, const uin
 	s->irs = th->seq;
 	s->rcv_nxt = th->seq + 1;
 	s->rcv_adv = s->rcv_nxt;
-	s->last_rcv_us = st->now_us;
+	s->last_rcv_ms = tcp_ms(st);
 	s->peer_mss = th->opts.has_mss ? th->opts.mss : 0;
 	tcp_options_agree(s, th);
 
@@ -356,7 +356,7 @@ static void syn_sent_input(struct sn_sock *s, const struct sn_tcp *th, const uin
 		/* Our SYN is acknowledged: ESTABLISHED, and ACK their SYN. */
 		syn_acked(s, th->ack, th);
 		s->snd_una = th->ack;
-		s->progress_us = st->now_us;
+		s->progress_ms = tcp_ms(st);
 		tcp_rexmt_stop(s);
 		s->rexmt_count = 0;
 		established(s, th);
@@ -440,9 +440,9 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 	 * After 24 days idle TS.Recent is stale (5.5) and nothing is dropped.
 	 * A segment without timestamps is let through, as Linux does. */
 	if (ts && !(flags & SN_TH_RST) && sn_seq_lt(th->opts.ts_val, s->ts_recent)) {
-		if (st->now_us - s->ts_recent_us > PAWS_IDLE_US) {
+		if (tcp_s(st) - s->ts_recent_s > PAWS_IDLE_S) {
 			s->ts_recent = th->opts.ts_val;
-			s->ts_recent_us = st->now_us;
+			s->ts_recent_s = tcp_s(st);
 		} else {
 			STAT_INC(st, tcp_paws_drops);
 			oow_ack(s, seglen, flags);
@@ -528,7 +528,7 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 	if (ts && ack_sane && sn_seq_leq(seq, s->last_ack_sent) &&
 	    sn_seq_geq(th->opts.ts_val, s->ts_recent)) {
 		s->ts_recent = th->opts.ts_val;
-		s->ts_recent_us = st->now_us;
+		s->ts_recent_s = tcp_s(st);
 	}
 
 	/* Fourth: SYN. RFC 5961 4.2: in a synchronized state, whatever its
@@ -628,7 +628,7 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 	/* Sixth: URG. The urgent mechanism is not supported; the pointer is
 	 * ignored and the data is delivered in line. */
 
-	s->last_rcv_us = st->now_us;
+	s->last_rcv_ms = tcp_ms(st);
 	s->keep_probes = 0;
 
 	/* Trim what we already have off the front (a retransmission that

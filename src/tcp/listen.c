@@ -95,7 +95,7 @@ void listen_input(struct sn_sock *ls, const struct sn_ipv4 *ip, const struct sn_
 	c->irs = th->seq;
 	c->rcv_nxt = th->seq + 1;
 	c->rcv_adv = c->rcv_nxt;
-	c->last_rcv_us = st->now_us;
+	c->last_rcv_ms = tcp_ms(st);
 	c->peer_mss = th->opts.has_mss ? th->opts.mss : 0;
 	/* Our SYN-ACK carries an option only if the SYN did (RFC 7323 2.2, 3.2;
 	 * RFC 2018 section 2). */

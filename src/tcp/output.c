@@ -103,7 +103,7 @@ void tcp_options_init(struct sn_sock *s)
 	s->rcv_wscale = wscale_for(space, st->cfg.wscale_max);
 	s->snd_wscale = 0;
 	s->ts_recent = 0;
-	s->ts_recent_us = 0;
+	s->ts_recent_s = 0;
 	/* A keyed hash of the reversed, altered 4-tuple: unrelated to the
 	 * connection table's hash of the same tuple under the same key. */
 	struct sn_tuple k = {.laddr = s->t.raddr ^ 0x54535453u, .raddr = s->t.laddr,
@@ -300,7 +300,7 @@ static void rtt_start(struct sn_sock *s, uint32_t seq)
 		return;
 	s->flags |= SN_SF_RTT_TIMING;
 	s->rtt_seq = seq;
-	s->rtt_start_us = s->stack->now_us;
+	s->rtt_start_us = (uint32_t)s->stack->now_us;
 }
 
 static void send_syn(struct sn_sock *s)
@@ -437,7 +437,7 @@ static bool send_seg(struct sn_sock *s, uint32_t seq, uint32_t len, bool fin,
 			rtt_start(s, seq);
 		}
 		if (s->snd_una == s->snd_max)
-			s->progress_us = st->now_us; /* the clock of TCP_USER_TIMEOUT starts */
+			s->progress_ms = tcp_ms(st); /* the clock of TCP_USER_TIMEOUT starts */
 		if (s->flags & SN_SF_SACK_RECOVERY)
 			s->sack->prr_out += len + (fin ? 1 : 0); /* RFC 6937 */
 		uint32_t end = seq + len + (fin ? 1 : 0);
@@ -600,7 +600,7 @@ void tcp_output(struct sn_sock *s)
 	/* RFC 5681 4.1: after an idle period longer than the RTO the ACK
 	 * clock is gone; new data starts again from the initial window. */
 	if (s->snd_una == s->snd_max && sn_ring_used(&s->snd_buf) > s->snd_max - s->snd_buf_seq &&
-	    st->now_us - s->progress_us > s->rtt.rto_us)
+	    (uint64_t)tcp_ms_since(st, s->progress_ms) * 1000 > s->rtt.rto_us)
 		tcp_cc_idle_restart(s);
 	for (;;) {
 		struct sn_tcp_opts opts;

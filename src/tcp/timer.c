@@ -86,8 +86,7 @@ static void trace_timer(struct sn_sock *s, const char *what)
 
 static bool user_timeout_over(const struct sn_sock *s)
 {
-	return s->opt.user_timeout_ms &&
-	       s->stack->now_us - s->progress_us >= (uint64_t)s->opt.user_timeout_ms * 1000;
+	return s->opt.user_timeout_ms && tcp_ms_since(s->stack, s->progress_ms) >= s->opt.user_timeout_ms;
 }
 
 static void rexmt_expired(struct sn_timer *t, uint64_t now_us)
@@ -241,19 +240,19 @@ static void keep_expired(struct sn_timer *t, uint64_t now_us)
 	struct sn_stack *st = s->stack;
 	if (!(s->flags & SN_SF_KEEPALIVE) || !keepalive_state(s->state))
 		return;
-	uint64_t idle_us = (uint64_t)s->opt.keepidle_s * 1000000;
+	uint32_t idle_ms = s->opt.keepidle_s * 1000u;
 	uint64_t intvl_us = (uint64_t)s->opt.keepintvl_s * 1000000;
 	/* Data in flight or waiting: the retransmission and persist timers
 	 * already watch the peer (and the persist timer counts its unanswered
 	 * probes in keep_probes, so leave it alone). */
 	if (s->snd_una != s->snd_max || sn_ring_used(&s->snd_buf) > 0) {
-		sn_timer_arm(&st->wheel, &s->keep_timer, st->now_us + idle_us);
+		sn_timer_arm(&st->wheel, &s->keep_timer, st->now_us + (uint64_t)idle_ms * 1000);
 		return;
 	}
 	/* Heard from the peer since we last looked (input clears keep_probes):
 	 * sleep until the idle time has passed since then. */
-	if (s->keep_probes == 0 && st->now_us - s->last_rcv_us < idle_us) {
-		sn_timer_arm(&st->wheel, &s->keep_timer, s->last_rcv_us + idle_us);
+	if (s->keep_probes == 0 && tcp_ms_since(st, s->last_rcv_ms) < idle_ms) {
+		sn_timer_arm(&st->wheel, &s->keep_timer, tcp_ms_when_us(st, s->last_rcv_ms, idle_ms));
 		return;
 	}
 	trace_timer(s, "keepalive");
@@ -280,10 +279,10 @@ void tcp_keepalive_update(struct sn_sock *s)
 		return;
 	}
 	s->keep_probes = 0;
-	if (s->last_rcv_us == 0)
-		s->last_rcv_us = st->now_us;
+	if (s->last_rcv_ms == 0)
+		s->last_rcv_ms = tcp_ms(st);
 	sn_timer_arm(&st->wheel, &s->keep_timer,
-	             s->last_rcv_us + (uint64_t)s->opt.keepidle_s * 1000000);
+	             tcp_ms_when_us(st, s->last_rcv_ms, s->opt.keepidle_s * 1000u));
 }
 
 /* The stack's wheel runs these (stack.c), indexed by struct sn_timer.fn. */
@@ -309,7 +308,7 @@ void tcp_rexmt_arm(struct sn_sock *s)
 	struct sn_stack *st = s->stack;
 	uint64_t when = st->now_us + s->rtt.rto_us;
 	if (s->opt.user_timeout_ms && s->state >= SN_ESTABLISHED) {
-		uint64_t limit = s->progress_us + (uint64_t)s->opt.user_timeout_ms * 1000;
+		uint64_t limit = tcp_ms_when_us(st, s->progress_ms, s->opt.user_timeout_ms);
 		if (limit < when)
 			when = limit > st->now_us ? limit : st->now_us;
 	}

@@ -530,8 +530,15 @@ static void paws_drops_old_duplicate(void **state)
 	assert_int_equal(sn_recv(c, buf, sizeof(buf), 0), 4);
 	assert_int_equal(w_stats(w, C).tcp_paws_drops, 1);
 
+	/* The age is not taken modulo a short clock: 2^32 ms (49.7 days) and
+	 * an hour later TS.Recent is stale, not an hour old. */
+	w_run(w, ((1ull << 32) + 3600 * 1000) * W_MS);
+	peer_send(w, PEER_ISS + 25, SN_TH_ACK, "wrap", 4, 50);
+	assert_int_equal(sn_recv(c, buf, sizeof(buf), 0), 4);
+	assert_int_equal(w_stats(w, C).tcp_paws_drops, 1);
+
 	/* 5.2: a RST is not PAWS-checked: an old TSval still resets. */
-	peer_send(w, PEER_ISS + 25, SN_TH_RST, NULL, 0, 50);
+	peer_send(w, PEER_ISS + 29, SN_TH_RST, NULL, 0, 20);
 	assert_int_equal(w_stats(w, C).tcp_paws_drops, 1);
 	assert_int_equal(w_state_of(c), SN_CLOSED);
 	sn_close(c);

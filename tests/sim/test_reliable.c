@@ -1387,6 +1387,34 @@ static void keepalive_silent_peer_dropped(void **state)
 	sn_close(ls);
 }
 
+/*
+ * The same with the clock crossing a multiple of 2^32 ms (the 32-bit
+ * millisecond clock of last_rcv_ms wraps) between the last segment and the
+ * probes: the idle time is still counted right.
+ */
+static void keepalive_across_ms_clock_wrap(void **state)
+{
+	struct world *w = *state;
+	go(w, 5 * W_MS);
+	w_run_until(w, ((1ull << 32) - 5000) * W_MS);
+	uint64_t t0 = w->net.now_us;
+	struct sn_sock *ls = w_listen(w, S, 80, 8);
+	struct sn_sock *c = w_connect(w, C, 40000, 80);
+	keepalive_opts(c, 10, 2, 3);
+	w_run_until(w, t0 + 100 * W_MS);
+	struct sn_sock *s = w_accept(ls);
+	assert_non_null(s);
+	w_impair(w, S, 1000000, 5 * W_MS);
+	w_run_until(w, t0 + 60 * W_SEC);
+	assert_int_equal(w_stats(w, C).tcp_keepalive_probes, 3);
+	assert_int_equal(w_stats(w, C).tcp_keepalive_drops, 1);
+	/* The handshake ended at t0 + 10 ms: probes at 10, 12, 14 s idle. */
+	assert_int_equal(w_state_time(w, C, SN_CLOSED), t0 + 16010 * W_MS);
+	sn_close(c);
+	sn_close(s);
+	sn_close(ls);
+}
+
 /* An answer after two unanswered probes resets the count: three more
  * unanswered probes are needed to drop the connection. */
 static void keepalive_answer_resets_count(void **state)
@@ -1776,6 +1804,7 @@ int main(void)
 		T(window_shrunk_to_zero_with_data_in_flight),
 		T(slow_reader_sws_avoidance),
 		T(keepalive_answered),
+		T(keepalive_across_ms_clock_wrap),
 		T(keepalive_silent_peer_dropped),
 		T(keepalive_answer_resets_count),
 		T(keepalive_options_validated),
