@@ -284,6 +284,7 @@ struct sn_hash {
 
 struct sn_stack {
 	struct sn_config cfg;
+	struct sn_rto_bounds rto;    /* cfg's min_rto_ms and max_rto_ms, in µs */
 	uint64_t now_us;
 	unsigned depth;              /* nesting of sn_input/sn_poll/API processing */
 	struct sn_wheel wheel;
@@ -426,7 +427,7 @@ int tcb_tables_init(struct sn_stack *st);
 /* isn.c */
 uint32_t isn_generate(struct sn_stack *st, const struct sn_tuple *t);
 
-/* timer.c also: the estimator with the stack's configured bounds */
+/* timer.c also: the estimator, with the stack's initial RTO */
 void tcp_rtt_init(struct sn_sock *s);
 
 /* input.c */

@@ -141,6 +141,7 @@ struct sn_stack *sn_stack_new(const struct sn_config *cfg)
 		st->cfg.min_rto_ms = 1;
 	if (st->cfg.max_rto_ms < st->cfg.min_rto_ms)
 		st->cfg.max_rto_ms = st->cfg.min_rto_ms;
+	st->rto = (struct sn_rto_bounds){ st->cfg.min_rto_ms * 1000u, st->cfg.max_rto_ms * 1000u };
 	/* RFC 1122 4.2.3.2: an ACK must not be delayed more than 0.5 s; we
 	 * keep to 200 ms as the issue of interop with delayed-ACK peers asks. */
 	if (st->cfg.delack_ms > 200)

@@ -220,7 +220,7 @@ static uint32_t ts_rtt_sample(struct sn_sock *s, const struct sn_tcp *th)
 		return 0;
 	/* A 1 ms clock: an echo of this very millisecond is under 1 ms. */
 	uint32_t us = ms ? ms * 1000u : SN_RTT_GRANULARITY_US;
-	sn_rtt_sample(&s->rtt, ms * 1000u);
+	sn_rtt_sample(&s->rtt, &s->stack->rto, ms * 1000u);
 	STAT_INC(s->stack, tcp_rtt_samples);
 	return us;
 }
@@ -252,10 +252,10 @@ static uint32_t ack_advance(struct sn_sock *s, uint32_t ack, const struct sn_tcp
 	} else if ((s->flags & SN_SF_RTT_TIMING) && sn_seq_gt(ack, s->rtt_seq)) {
 		s->flags &= ~SN_SF_RTT_TIMING;
 		rtt_us = (uint32_t)st->now_us - s->rtt_start_us;
-		sn_rtt_sample(&s->rtt, rtt_us);
+		sn_rtt_sample(&s->rtt, &st->rto, rtt_us);
 		STAT_INC(st, tcp_rtt_samples);
 	}
-	sn_rtt_reset_backoff(&s->rtt);
+	sn_rtt_reset_backoff(&s->rtt, &st->rto);
 	s->progress_ms = tcp_ms(st);
 	s->snd_una = ack;
 	if (sn_seq_lt(s->snd_nxt, s->snd_una))
@@ -299,13 +299,13 @@ static void syn_acked(struct sn_sock *s, uint32_t ack, const struct sn_tcp *th)
 		s->flags &= ~SN_SF_RTT_TIMING;
 	} else if ((s->flags & SN_SF_RTT_TIMING) && sn_seq_gt(ack, s->rtt_seq)) {
 		s->flags &= ~SN_SF_RTT_TIMING;
-		sn_rtt_sample(&s->rtt, (uint32_t)st->now_us - s->rtt_start_us);
+		sn_rtt_sample(&s->rtt, &st->rto, (uint32_t)st->now_us - s->rtt_start_us);
 		STAT_INC(st, tcp_rtt_samples);
 	} else if (s->syn_tries > 1 && s->rtt.srtt_us == 0) {
 		/* RFC 6298 5.7: the SYN had to be sent again and gave no
 		 * sample; start data transfer with a 3 s RTO, or the initial
 		 * one if that is larger (5.7 only raises an RTO below 3 s). */
-		sn_rtt_set_base(&s->rtt, s->rtt.base_us > 3000000 ? s->rtt.base_us : 3000000);
+		sn_rtt_set_base(&s->rtt, &st->rto, s->rtt.base_us > 3000000 ? s->rtt.base_us : 3000000);
 	}
 }
 

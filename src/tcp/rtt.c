@@ -3,35 +3,33 @@
  */
 #include "tcp/rtt.h"
 
-static uint32_t clamp(const struct sn_rtt *r, uint64_t rto)
+static uint32_t clamp(const struct sn_rto_bounds *b, uint64_t rto)
 {
-	if (rto < r->min_rto_us)
-		return r->min_rto_us;
-	if (rto > r->max_rto_us)
-		return r->max_rto_us;
+	if (rto < b->min_us)
+		return b->min_us;
+	if (rto > b->max_us)
+		return b->max_us;
 	return (uint32_t)rto;
 }
 
-static void recompute(struct sn_rtt *r)
+static void recompute(struct sn_rtt *r, const struct sn_rto_bounds *b)
 {
 	uint64_t rto = (uint64_t)r->base_us << (r->backoff > 20 ? 20 : r->backoff);
-	r->rto_us = rto > r->max_rto_us ? r->max_rto_us : (uint32_t)rto;
+	r->rto_us = rto > b->max_us ? b->max_us : (uint32_t)rto;
 }
 
-void sn_rtt_init(struct sn_rtt *r, uint32_t initial_us, uint32_t min_us, uint32_t max_us)
+void sn_rtt_init(struct sn_rtt *r, const struct sn_rto_bounds *b, uint32_t initial_us)
 {
 	r->srtt_us = 0;
 	r->rttvar_us = 0;
 	r->backoff = 0;
-	r->min_rto_us = min_us;
-	r->max_rto_us = max_us < min_us ? min_us : max_us;
 	/* 2.1: before any sample the RTO is the initial value, which is not
 	 * subject to the minimum (a profile may set 1 s initial, 200 ms min). */
 	r->base_us = initial_us;
-	recompute(r);
+	recompute(r, b);
 }
 
-void sn_rtt_sample(struct sn_rtt *r, uint32_t rtt_us)
+void sn_rtt_sample(struct sn_rtt *r, const struct sn_rto_bounds *b, uint32_t rtt_us)
 {
 	if (rtt_us == 0)
 		rtt_us = 1; /* a sample below the clock's resolution still counts */
@@ -45,27 +43,27 @@ void sn_rtt_sample(struct sn_rtt *r, uint32_t rtt_us)
 		r->srtt_us = (uint32_t)(((uint64_t)r->srtt_us * 7 + rtt_us) / 8);
 	}
 	uint64_t var4 = (uint64_t)r->rttvar_us * 4;
-	r->base_us = clamp(r, r->srtt_us + (var4 > SN_RTT_GRANULARITY_US ? var4 : SN_RTT_GRANULARITY_US));
+	r->base_us = clamp(b, r->srtt_us + (var4 > SN_RTT_GRANULARITY_US ? var4 : SN_RTT_GRANULARITY_US));
 	r->backoff = 0;
-	recompute(r);
+	recompute(r, b);
 }
 
-void sn_rtt_backoff(struct sn_rtt *r)
+void sn_rtt_backoff(struct sn_rtt *r, const struct sn_rto_bounds *b)
 {
-	if (r->rto_us < r->max_rto_us)
+	if (r->rto_us < b->max_us)
 		r->backoff++;
-	recompute(r);
+	recompute(r, b);
 }
 
-void sn_rtt_reset_backoff(struct sn_rtt *r)
+void sn_rtt_reset_backoff(struct sn_rtt *r, const struct sn_rto_bounds *b)
 {
 	r->backoff = 0;
-	recompute(r);
+	recompute(r, b);
 }
 
-void sn_rtt_set_base(struct sn_rtt *r, uint32_t rto_us)
+void sn_rtt_set_base(struct sn_rtt *r, const struct sn_rto_bounds *b, uint32_t rto_us)
 {
 	r->base_us = rto_us;
 	r->backoff = 0;
-	recompute(r);
+	recompute(r, b);
 }

@@ -28,15 +28,21 @@ struct sn_rtt {
 	uint32_t rttvar_us;
 	uint32_t rto_us;     /* current timeout: base_us << backoff, bounded */
 	uint32_t base_us;    /* the timeout the estimate gives, before back-off */
-	uint32_t min_rto_us, max_rto_us;
 	uint8_t backoff;     /* timer expiries since the last reset */
 };
 
-void sn_rtt_init(struct sn_rtt *r, uint32_t initial_us, uint32_t min_us, uint32_t max_us);
-void sn_rtt_sample(struct sn_rtt *r, uint32_t rtt_us);
-void sn_rtt_backoff(struct sn_rtt *r);
-void sn_rtt_reset_backoff(struct sn_rtt *r);
+/* The RTO's bounds (2.4, 2.5). Every connection of a stack has the same
+ * (struct sn_stack.rto, from sn_config), so they are passed in rather than
+ * kept in each struct sn_rtt. max_us >= min_us. */
+struct sn_rto_bounds {
+	uint32_t min_us, max_us;
+};
+
+void sn_rtt_init(struct sn_rtt *r, const struct sn_rto_bounds *b, uint32_t initial_us);
+void sn_rtt_sample(struct sn_rtt *r, const struct sn_rto_bounds *b, uint32_t rtt_us);
+void sn_rtt_backoff(struct sn_rtt *r, const struct sn_rto_bounds *b);
+void sn_rtt_reset_backoff(struct sn_rtt *r, const struct sn_rto_bounds *b);
 /* Set the timeout before any sample (RFC 6298 5.7 uses this for 3 s). */
-void sn_rtt_set_base(struct sn_rtt *r, uint32_t rto_us);
+void sn_rtt_set_base(struct sn_rtt *r, const struct sn_rto_bounds *b, uint32_t rto_us);
 
 #endif /* SN_RTT_H */

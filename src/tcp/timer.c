@@ -134,7 +134,7 @@ static void rexmt_expired(struct sn_timer *t, uint64_t now_us)
 	 * not the path (input.c, ts_rtt_sample). */
 	s->ts_rexmt = tcp_ts_now(s);
 	s->flags |= SN_SF_TS_REXMT;
-	sn_rtt_backoff(&s->rtt);
+	sn_rtt_backoff(&s->rtt, &st->rto);
 	/* Go back to the oldest unacknowledged octet, RFC 6298 5.4. */
 	s->snd_nxt = s->snd_una;
 	tcb_want_output(s);
@@ -150,8 +150,8 @@ static void fin2_expired(struct sn_timer *t, uint64_t now_us)
 
 void tcp_rtt_init(struct sn_sock *s)
 {
-	const struct sn_config *c = &s->stack->cfg;
-	sn_rtt_init(&s->rtt, c->initial_rto_ms * 1000u, c->min_rto_ms * 1000u, c->max_rto_ms * 1000u);
+	struct sn_stack *st = s->stack;
+	sn_rtt_init(&s->rtt, &st->rto, st->cfg.initial_rto_ms * 1000u);
 }
 
 static void delack_expired(struct sn_timer *t, uint64_t now_us)

@@ -15,7 +15,8 @@
 static void initial_rto_before_any_sample(void **state)
 {
 	struct sn_rtt r;
-	sn_rtt_init(&r, 1 * SEC, 200 * MS, 120 * SEC);
+	struct sn_rto_bounds b = { 200 * MS, 120 * SEC };
+	sn_rtt_init(&r, &b, 1 * SEC);
 	assert_int_equal(r.rto_us, 1 * SEC);
 	assert_int_equal(r.srtt_us, 0);
 }
@@ -23,8 +24,9 @@ static void initial_rto_before_any_sample(void **state)
 static void first_sample(void **state)
 {
 	struct sn_rtt r;
-	sn_rtt_init(&r, 1 * SEC, 1 * MS, 120 * SEC);
-	sn_rtt_sample(&r, 100 * MS);
+	struct sn_rto_bounds b = { 1 * MS, 120 * SEC };
+	sn_rtt_init(&r, &b, 1 * SEC);
+	sn_rtt_sample(&r, &b, 100 * MS);
 	/* 2.2: SRTT = R, RTTVAR = R/2, RTO = SRTT + 4 RTTVAR = 300 ms. */
 	assert_int_equal(r.srtt_us, 100 * MS);
 	assert_int_equal(r.rttvar_us, 50 * MS);
@@ -34,16 +36,17 @@ static void first_sample(void **state)
 static void later_samples(void **state)
 {
 	struct sn_rtt r;
-	sn_rtt_init(&r, 1 * SEC, 1 * MS, 120 * SEC);
-	sn_rtt_sample(&r, 100 * MS);
-	sn_rtt_sample(&r, 200 * MS);
+	struct sn_rto_bounds b = { 1 * MS, 120 * SEC };
+	sn_rtt_init(&r, &b, 1 * SEC);
+	sn_rtt_sample(&r, &b, 100 * MS);
+	sn_rtt_sample(&r, &b, 200 * MS);
 	/* 2.3: RTTVAR = 3/4 * 50 + 1/4 * |100 - 200| = 62.5 ms,
 	 *      SRTT = 7/8 * 100 + 1/8 * 200 = 112.5 ms,
 	 *      RTO = 112.5 + 4 * 62.5 = 362.5 ms. */
 	assert_int_equal(r.rttvar_us, 62500);
 	assert_int_equal(r.srtt_us, 112500);
 	assert_int_equal(r.rto_us, 362500);
-	sn_rtt_sample(&r, 112500);
+	sn_rtt_sample(&r, &b, 112500);
 	/* delta 0: RTTVAR shrinks by a quarter, SRTT unchanged. */
 	assert_int_equal(r.rttvar_us, 46875);
 	assert_int_equal(r.srtt_us, 112500);
@@ -53,9 +56,10 @@ static void later_samples(void **state)
 static void converges_on_a_steady_rtt(void **state)
 {
 	struct sn_rtt r;
-	sn_rtt_init(&r, 1 * SEC, 1 * MS, 120 * SEC);
+	struct sn_rto_bounds b = { 1 * MS, 120 * SEC };
+	sn_rtt_init(&r, &b, 1 * SEC);
 	for (int i = 0; i < 200; i++)
-		sn_rtt_sample(&r, 40 * MS);
+		sn_rtt_sample(&r, &b, 40 * MS);
 	assert_int_equal(r.srtt_us, 40 * MS);
 	/* RTTVAR decays toward 0, so G (1 ms) sets the margin. */
 	assert_true(r.rttvar_us < SN_RTT_GRANULARITY_US / 4);
@@ -65,8 +69,9 @@ static void converges_on_a_steady_rtt(void **state)
 static void minimum_applies(void **state)
 {
 	struct sn_rtt r;
-	sn_rtt_init(&r, 1 * SEC, 1 * SEC, 120 * SEC);
-	sn_rtt_sample(&r, 10 * MS);
+	struct sn_rto_bounds b = { 1 * SEC, 120 * SEC };
+	sn_rtt_init(&r, &b, 1 * SEC);
+	sn_rtt_sample(&r, &b, 10 * MS);
 	/* 2.4: 10 + 4 * 5 = 30 ms is raised to the 1 s minimum. */
 	assert_int_equal(r.rto_us, 1 * SEC);
 	assert_int_equal(r.srtt_us, 10 * MS);
@@ -75,41 +80,44 @@ static void minimum_applies(void **state)
 static void backoff_doubles_up_to_max(void **state)
 {
 	struct sn_rtt r;
-	sn_rtt_init(&r, 1 * SEC, 1 * SEC, 60 * SEC);
+	struct sn_rto_bounds b = { 1 * SEC, 60 * SEC };
+	sn_rtt_init(&r, &b, 1 * SEC);
 	uint32_t expect[] = {2, 4, 8, 16, 32, 60, 60};
 	for (unsigned i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
-		sn_rtt_backoff(&r);
+		sn_rtt_backoff(&r, &b);
 		assert_int_equal(r.rto_us, expect[i] * SEC);
 	}
 	/* A new sample recomputes the RTO from the estimate (5.7 aside). */
-	sn_rtt_sample(&r, 500 * MS);
+	sn_rtt_sample(&r, &b, 500 * MS);
 	assert_int_equal(r.rto_us, 1500 * MS);
 }
 
 static void ack_of_new_data_undoes_backoff(void **state)
 {
 	struct sn_rtt r;
-	sn_rtt_init(&r, 1 * SEC, 200 * MS, 60 * SEC);
-	sn_rtt_sample(&r, 100 * MS);
+	struct sn_rto_bounds b = { 200 * MS, 60 * SEC };
+	sn_rtt_init(&r, &b, 1 * SEC);
+	sn_rtt_sample(&r, &b, 100 * MS);
 	assert_int_equal(r.rto_us, 300 * MS);
-	sn_rtt_backoff(&r);
-	sn_rtt_backoff(&r);
+	sn_rtt_backoff(&r, &b);
+	sn_rtt_backoff(&r, &b);
 	assert_int_equal(r.rto_us, 1200 * MS);
-	sn_rtt_reset_backoff(&r);
+	sn_rtt_reset_backoff(&r, &b);
 	assert_int_equal(r.rto_us, 300 * MS);
 	assert_int_equal(r.srtt_us, 100 * MS); /* the estimate is untouched */
 	/* RFC 6298 5.7: 3 s after a retransmitted SYN, before any sample. */
-	sn_rtt_init(&r, 1 * SEC, 200 * MS, 60 * SEC);
-	sn_rtt_backoff(&r);
-	sn_rtt_set_base(&r, 3 * SEC);
+	sn_rtt_init(&r, &b, 1 * SEC);
+	sn_rtt_backoff(&r, &b);
+	sn_rtt_set_base(&r, &b, 3 * SEC);
 	assert_int_equal(r.rto_us, 3 * SEC);
 }
 
 static void zero_sample_counts(void **state)
 {
 	struct sn_rtt r;
-	sn_rtt_init(&r, 1 * SEC, 1, 120 * SEC);
-	sn_rtt_sample(&r, 0);
+	struct sn_rto_bounds b = { 1, 120 * SEC };
+	sn_rtt_init(&r, &b, 1 * SEC);
+	sn_rtt_sample(&r, &b, 0);
 	assert_int_not_equal(r.srtt_us, 0); /* still "have a sample" */
 	assert_int_equal(r.rto_us, 1 + SN_RTT_GRANULARITY_US);
 }
