@@ -104,13 +104,19 @@ struct sn_listener {
 };
 
 /* Socket options with a value (flags are in sn_sock.flags). An accepted
- * connection starts with its listener's. */
+ * connection starts with its listener's. Each field is as narrow as its
+ * range allows, since every connection has them: setsockopt refuses what
+ * Linux refuses (keepalive times above 32767 s, counts above 127, EINVAL),
+ * and sn_stack_new bounds the defaults in sn_config the same way. */
 struct sn_sockopts {
-	int linger_sec;             /* SO_LINGER timeout */
-	uint16_t user_mss;          /* TCP_MAXSEG, 0 = from the MTU */
-	uint32_t keepidle_s, keepintvl_s, keepcnt;
 	uint32_t user_timeout_ms;   /* TCP_USER_TIMEOUT, 0 = off */
-	const struct sn_cc_ops *cc; /* TCP_CONGESTION (tcp/cc/cc.h) */
+	uint16_t keepidle_s;        /* TCP_KEEPIDLE, 1..32767 */
+	uint16_t keepintvl_s;       /* TCP_KEEPINTVL, 1..32767 */
+	uint16_t linger_sec;        /* SO_LINGER timeout; only zero or not matters
+	                               (sn_close never blocks), larger is kept as 65535 */
+	uint16_t user_mss;          /* TCP_MAXSEG, 0 = from the MTU */
+	uint8_t keepcnt;            /* TCP_KEEPCNT, 1..127 */
+	uint8_t cc;                 /* TCP_CONGESTION: index in sn_cc_algorithms */
 };
 
 /* Flags of a TCB (struct sn_sock). */
@@ -239,6 +245,12 @@ struct sn_sock {
 	struct sn_list child_link;
 	struct sn_list sock_link;   /* stack->socks: every socket, for teardown */
 };
+
+/* The connection's congestion control algorithm. */
+static inline const struct sn_cc_ops *tcp_cc(const struct sn_sock *s)
+{
+	return sn_cc_algorithms[s->opt.cc];
+}
 
 /*
  * The sender's SACK state (loss.c): the scoreboard and what SACK-based

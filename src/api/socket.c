@@ -467,8 +467,8 @@ static int set_congestion(struct sn_sock *s, const void *val, socklen_t len)
 	const struct sn_cc_ops *cc = sn_cc_find(name);
 	if (!cc)
 		return -ENOENT;
-	if (cc != s->opt.cc) {
-		s->opt.cc = cc;
+	if (cc != tcp_cc(s)) {
+		s->opt.cc = sn_cc_index(cc);
 		memset(s->cc_priv, 0, sizeof(s->cc_priv));
 		cc->init(s);
 	}
@@ -484,7 +484,9 @@ int sn_setsockopt(struct sn_sock *s, int level, int name, const void *val, sockl
 			return -EINVAL;
 		memcpy(&l, val, sizeof(l));
 		set_flag(s, SN_SF_LINGER, l.l_onoff);
-		s->opt.linger_sec = l.l_linger < 0 ? 0 : l.l_linger;
+		/* Only zero or not matters (sn_close never blocks); kept up to 65535 s. */
+		int sec = l.l_linger < 0 ? 0 : l.l_linger > UINT16_MAX ? UINT16_MAX : l.l_linger;
+		s->opt.linger_sec = (uint16_t)sec;
 		return 0;
 	}
 	if (level == IPPROTO_TCP && name == TCP_CONGESTION)
@@ -530,15 +532,15 @@ int sn_setsockopt(struct sn_sock *s, int level, int name, const void *val, sockl
 			if (v < 1 || v > 32767)
 				return -EINVAL;
 			if (name == TCP_KEEPIDLE)
-				s->opt.keepidle_s = (uint32_t)v;
+				s->opt.keepidle_s = (uint16_t)v;
 			else
-				s->opt.keepintvl_s = (uint32_t)v;
+				s->opt.keepintvl_s = (uint16_t)v;
 			tcp_keepalive_update(s);
 			return 0;
 		case TCP_KEEPCNT:
 			if (v < 1 || v > 127)
 				return -EINVAL;
-			s->opt.keepcnt = (uint32_t)v;
+			s->opt.keepcnt = (uint8_t)v;
 			return 0;
 		case TCP_USER_TIMEOUT:
 			if (v < 0)
@@ -583,7 +585,7 @@ int sn_getsockopt(struct sn_sock *s, int level, int name, void *val, socklen_t *
 	}
 	if (level == IPPROTO_TCP && name == TCP_CONGESTION) {
 		/* Linux copies at most *len bytes of the name and sets *len. */
-		const char *cc = s->opt.cc->name;
+		const char *cc = tcp_cc(s)->name;
 		if (!val || !len)
 			return -EINVAL;
 		size_t n = strlen(cc) + 1;
@@ -655,7 +657,7 @@ int sn_tcp_info(const struct sn_sock *s, struct sn_tcp_info *info)
 	}
 	info->cwnd = s->cwnd;
 	info->ssthresh = s->ssthresh;
-	snprintf(info->congestion, sizeof(info->congestion), "%s", s->opt.cc->name);
+	snprintf(info->congestion, sizeof(info->congestion), "%s", tcp_cc(s)->name);
 	info->in_recovery = (s->flags & SN_SF_RECOVERY) != 0;
 	info->sacked = s->sack ? s->sack->board.sacked : 0;
 	return 0;

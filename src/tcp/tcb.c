@@ -345,9 +345,8 @@ struct sn_sock *tcb_new(struct sn_stack *st)
 	sn_list_init(&s->child_link);
 	sn_list_add_tail(&st->socks, &s->sock_link);
 	s->rcv_mss = 536; /* RFC 9293 3.7.1 default, raised by what arrives */
-	s->opt.cc = sn_cc_find(st->cfg.cc_default);
-	if (!s->opt.cc)
-		s->opt.cc = &sn_cc_cubic;
+	const struct sn_cc_ops *cc = sn_cc_find(st->cfg.cc_default);
+	s->opt.cc = cc ? sn_cc_index(cc) : SN_CC_CUBIC;
 	/* Until the handshake sets the real one (tcp_cc_init): enough for a
 	 * FIN sent from SYN-RECEIVED. */
 	s->cwnd = sn_cc_initial_window(st->cfg.init_cwnd_segs, 536);

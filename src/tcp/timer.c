@@ -298,9 +298,9 @@ void tcp_timers_init(struct sn_sock *s)
 	sn_timer_init(&s->rexmt_timer, TCP_TIMER_REXMT);
 	sn_timer_init(&s->delack_timer, TCP_TIMER_DELACK);
 	sn_timer_init(&s->keep_timer, TCP_TIMER_KEEP);
-	s->opt.keepidle_s = c->keepidle_s;
-	s->opt.keepintvl_s = c->keepintvl_s;
-	s->opt.keepcnt = c->keepcnt;
+	s->opt.keepidle_s = (uint16_t)c->keepidle_s; /* bounded by sn_stack_new */
+	s->opt.keepintvl_s = (uint16_t)c->keepintvl_s;
+	s->opt.keepcnt = (uint8_t)c->keepcnt;
 }
 
 void tcp_rexmt_arm(struct sn_sock *s)

@@ -1496,6 +1496,44 @@ static void keepalive_options_validated(void **state)
 }
 
 /*
+ * The options are kept in narrow fields (struct sn_sockopts): defaults in
+ * sn_config beyond what setsockopt allows are bounded as it would refuse
+ * them; SO_LINGER keeps up to 65535 s (only zero or not acts); the whole
+ * non-negative int range of TCP_USER_TIMEOUT is kept.
+ */
+static void socket_option_bounds(void **state)
+{
+	struct world *w = *state;
+	w->cfg[C].keepidle_s = 100000;
+	w->cfg[C].keepintvl_s = 32768;
+	w->cfg[C].keepcnt = 1000;
+	go(w, 5 * W_MS);
+	struct sn_sock *s = sn_socket(w->net.stack[C]);
+	assert_int_equal(opt_int(s, IPPROTO_TCP, TCP_KEEPIDLE), 32767);
+	assert_int_equal(opt_int(s, IPPROTO_TCP, TCP_KEEPINTVL), 32767);
+	assert_int_equal(opt_int(s, IPPROTO_TCP, TCP_KEEPCNT), 127);
+
+	static const struct {
+		int set, get;
+	} lingers[] = {{0, 0}, {-3, 0}, {30, 30}, {65535, 65535}, {65536, 65535}, {1 << 30, 65535}};
+	for (size_t k = 0; k < sizeof(lingers) / sizeof(lingers[0]); k++) {
+		struct linger l = {.l_onoff = 1, .l_linger = lingers[k].set};
+		assert_int_equal(sn_setsockopt(s, SOL_SOCKET, SO_LINGER, &l, sizeof(l)), 0);
+		socklen_t len = sizeof(l);
+		memset(&l, 0xff, sizeof(l));
+		assert_int_equal(sn_getsockopt(s, SOL_SOCKET, SO_LINGER, &l, &len), 0);
+		assert_int_equal(l.l_onoff, 1);
+		assert_int_equal(l.l_linger, lingers[k].get);
+	}
+
+	assert_int_equal(set_int(s, IPPROTO_TCP, TCP_USER_TIMEOUT, INT32_MAX), 0);
+	assert_int_equal(opt_int(s, IPPROTO_TCP, TCP_USER_TIMEOUT), INT32_MAX);
+	assert_int_equal(set_int(s, IPPROTO_TCP, TCP_MAXSEG, 65535), 0);
+	assert_int_equal(set_int(s, IPPROTO_TCP, TCP_MAXSEG, 65536), -EINVAL);
+	sn_close(s);
+}
+
+/*
  * An accepted socket inherits its listener's SO_KEEPALIVE, TCP_KEEPIDLE,
  * TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT and TCP_NODELAY, and acts on
  * them: the server probes 10 s after the last segment it received (the
@@ -1808,6 +1846,7 @@ int main(void)
 		T(keepalive_silent_peer_dropped),
 		T(keepalive_answer_resets_count),
 		T(keepalive_options_validated),
+		T(socket_option_bounds),
 		T(keepalive_inherited_from_listener),
 		T(reassembly_every_order),
 		T(reassembly_overlaps),

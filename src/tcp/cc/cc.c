@@ -8,14 +8,25 @@
 
 #define CWND_MAX (1u << 30) /* no window field can ask for more */
 
-static const struct sn_cc_ops *const algorithms[] = {&sn_cc_cubic, &sn_cc_newreno};
+const struct sn_cc_ops *const sn_cc_algorithms[SN_CC_COUNT] = {
+	[SN_CC_CUBIC] = &sn_cc_cubic,
+	[SN_CC_NEWRENO] = &sn_cc_newreno,
+};
 
 const struct sn_cc_ops *sn_cc_find(const char *name)
 {
-	for (size_t i = 0; i < sizeof(algorithms) / sizeof(algorithms[0]); i++)
-		if (strcmp(algorithms[i]->name, name) == 0)
-			return algorithms[i];
+	for (size_t i = 0; i < SN_CC_COUNT; i++)
+		if (strcmp(sn_cc_algorithms[i]->name, name) == 0)
+			return sn_cc_algorithms[i];
 	return NULL;
+}
+
+uint8_t sn_cc_index(const struct sn_cc_ops *ops)
+{
+	uint8_t i = 0;
+	while (i < SN_CC_COUNT - 1 && sn_cc_algorithms[i] != ops)
+		i++;
+	return i;
 }
 
 uint32_t sn_cc_initial_window(uint32_t segs, uint32_t smss)
@@ -55,7 +66,7 @@ void tcp_cc_init(struct sn_sock *s)
 		.phase = s->stack->cfg.no_hystart ? SN_HS_DONE : SN_HS_SLOW_START,
 	};
 	memset(s->cc_priv, 0, sizeof(s->cc_priv));
-	s->opt.cc->init(s);
+	tcp_cc(s)->init(s);
 }
 
 void tcp_cc_idle_restart(struct sn_sock *s)
@@ -64,7 +75,7 @@ void tcp_cc_idle_restart(struct sn_sock *s)
 	if (rw < s->cwnd) {
 		s->cwnd = rw;
 		s->bytes_acked = 0;
-		s->opt.cc->init(s);
+		tcp_cc(s)->init(s);
 		tcp_cc_trace(s, "idle restart");
 	}
 }
@@ -148,7 +159,7 @@ void tcp_cc_ack(struct sn_sock *s, uint32_t acked, uint32_t in_flight, uint32_t 
 		if (s->cwnd > s->ssthresh)
 			s->cwnd = s->ssthresh > mss ? s->ssthresh : mss;
 	} else {
-		s->opt.cc->cong_avoid(s, acked);
+		tcp_cc(s)->cong_avoid(s, acked);
 	}
 	if (s->cwnd > CWND_MAX)
 		s->cwnd = CWND_MAX;
@@ -157,7 +168,7 @@ void tcp_cc_ack(struct sn_sock *s, uint32_t acked, uint32_t in_flight, uint32_t 
 void tcp_cc_congestion(struct sn_sock *s, enum sn_cc_event ev)
 {
 	uint32_t mss = tcp_send_mss(s);
-	uint32_t t = s->opt.cc->ssthresh(s, ev);
+	uint32_t t = tcp_cc(s)->ssthresh(s, ev);
 	s->ssthresh = t > 2 * mss ? t : 2 * mss;
 	s->bytes_acked = 0;
 	s->hs.phase = SN_HS_DONE; /* RFC 9406 4.3: a loss ends HyStart++ */

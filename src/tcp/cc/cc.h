@@ -66,8 +66,15 @@ struct sn_hystart {
 extern const struct sn_cc_ops sn_cc_newreno;
 extern const struct sn_cc_ops sn_cc_cubic;
 
+/* Every algorithm, at the index that struct sn_sockopts.cc keeps: a byte
+ * rather than a pointer in every connection. */
+enum { SN_CC_CUBIC, SN_CC_NEWRENO, SN_CC_COUNT };
+extern const struct sn_cc_ops *const sn_cc_algorithms[SN_CC_COUNT];
+
 /* The algorithm called name, or NULL. */
 const struct sn_cc_ops *sn_cc_find(const char *name);
+/* Its index in sn_cc_algorithms. */
+uint8_t sn_cc_index(const struct sn_cc_ops *ops);
 
 /* RFC 6928: IW = min(N * SMSS, max(2 * SMSS, N * 1460)) for N segments. */
 uint32_t sn_cc_initial_window(uint32_t segs, uint32_t smss);
