@@ -221,7 +221,13 @@ struct sn_sock {
 	struct sn_hystart hs;       /* HyStart++ in the first slow start (cc/cc.c) */
 
 	struct sn_ring snd_buf, rcv_buf;
-	struct sn_reass *reass;        /* out-of-order data (reass.c); allocated while any is held */
+	/* A socket never needs both: out-of-order data arrives only once
+	 * synchronized, and a listener's queues exist only while it listens
+	 * (listen_start allocates them, listen_stop frees them). */
+	union {
+		struct sn_reass *reass;       /* out-of-order data (reass.c); allocated while any is held */
+		struct sn_listener *listener; /* LISTEN: the SYN and accept queues */
+	};
 	uint32_t dsack[2];             /* duplicate range to report first (RFC 2883),
 	                                  when SN_SF_DSACK; profile.dsack only */
 	/* Three timers for five roles (timer.c): a pair that never runs
@@ -239,8 +245,7 @@ struct sn_sock {
 	struct sn_list event_link;  /* stack->event_q */
 	struct sn_list output_link; /* stack->output_q */
 
-	/* Listening: the queues. Child: the listener and its queue link. */
-	struct sn_listener *listener;
+	/* A listener's child: the listener and its queue link. */
 	struct sn_sock *parent;
 	struct sn_list child_link;
 	struct sn_list sock_link;   /* stack->socks: every socket, for teardown */
@@ -404,7 +409,8 @@ struct sn_sock *tcb_new(struct sn_stack *st);
 struct sn_reass *tcb_reass(struct sn_sock *s);
 /* Free the reassembly queue (it is empty, or its contents are no longer wanted). */
 void tcb_reass_drop(struct sn_sock *s);
-/* Is out-of-order data (or a FIN) held? */
+/* Is out-of-order data (or a FIN) held? Only asked of a synchronized
+ * socket (a listener's pointer is its queues). */
 static inline bool tcb_reass_held(const struct sn_sock *s)
 {
 	return s->reass && !sn_reass_empty(s->reass);

@@ -145,7 +145,7 @@ static short revents_of(struct sn_sock *s, short events)
 {
 	short r = 0;
 	bool readable = sn_ring_used(&s->rcv_buf) > 0 || (s->flags & SN_SF_FIN_RCVD) ||
-	                (s->listener && s->listener->accept_len > 0) || s->so_error;
+	                (s->state == SN_LISTEN && s->listener->accept_len > 0) || s->so_error;
 	bool writable = (s->state == SN_ESTABLISHED || s->state == SN_CLOSE_WAIT) &&
 	                !(s->flags & SN_SF_FIN_QUEUED) && sn_ring_space(&s->snd_buf) > 0;
 	if (readable)

@@ -177,4 +177,8 @@ void listen_stop(struct sn_sock *ls)
 		struct sn_sock *c = SN_CONTAINER_OF(l->syn_q.next, struct sn_sock, child_link);
 		tcb_close(c, 0);
 	}
+	/* The queues share their pointer's place with the reassembly queue
+	 * (core.h), so they go with the LISTEN state. */
+	free(l);
+	ls->listener = NULL;
 }

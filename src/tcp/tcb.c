@@ -488,9 +488,11 @@ static void tcb_destroy(struct sn_sock *s)
 	tcp_timers_stop(s);
 	sn_ring_free(&s->snd_buf);
 	sn_ring_free(&s->rcv_buf);
-	tcb_reass_drop(s);
+	if (s->state == SN_LISTEN)
+		free(s->listener); /* the stack goes away under a listener */
+	else
+		tcb_reass_drop(s);
 	tcp_loss_free(s);
-	free(s->listener);
 	free(s);
 }
 
