@@ -156,14 +156,18 @@ enum {
  * it is freed when both have let go.
  */
 struct sn_sock {
+	/* Fields are grouped by alignment, so the struct has no holes:
+	 * every connection pays for each byte (sizeof is checked below). */
 	struct sn_stack *stack;
 	uint32_t flags;
 	uint8_t state;              /* enum sn_tcp_state */
 	uint8_t syn_tries;          /* SYN / SYN-ACK transmissions so far */
 	uint8_t rexmt_count;        /* consecutive retransmission timeouts */
-	int so_error;               /* pending error (positive errno), SO_ERROR */
+	uint8_t so_error;           /* pending error (positive errno, all below 256), SO_ERROR */
 
 	struct sn_tuple t;
+	uint16_t mss;               /* effective send MSS */
+	uint16_t peer_mss;          /* from the peer's SYN, 536 if absent (RFC 9293 3.7.1) */
 	struct sn_sock *hash_next;  /* connection table chain */
 	struct sn_sock *bind_next;  /* bind table chain */
 	struct sn_netif *netif;     /* where our segments leave */
@@ -176,8 +180,6 @@ struct sn_sock {
 	uint32_t snd_buf_seq;       /* sequence number of the first byte in snd_buf */
 	/* Receive sequence space. rcv_adv is the right edge we last advertised. */
 	uint32_t irs, rcv_nxt, rcv_adv;
-	uint16_t mss;               /* effective send MSS */
-	uint16_t peer_mss;          /* from the peer's SYN, 536 if absent (RFC 9293 3.7.1) */
 
 	/* TCP options (RFC 7323, RFC 2018). Until the peer's SYN is seen, topts
 	 * is what our SYN offers; from then on it is what both SYNs carried,
@@ -185,6 +187,7 @@ struct sn_sock {
 	uint8_t topts;              /* SN_TCPI_OPT_* */
 	uint8_t snd_wscale;         /* peer's shift: its window field << this */
 	uint8_t rcv_wscale;         /* our shift: our window >> this on the wire */
+	uint8_t quickacks;          /* segments still ACKed at once (profile.quickack) */
 	uint32_t ts_offset;         /* added to the 1 ms clock, RFC 7323 5.4 */
 	uint32_t ts_recent;         /* TS.Recent, RFC 7323 4.3 */
 	uint32_t ts_recent_s;       /* when TS.Recent was set, tcp_s (the 24-day rule, 5.5) */
@@ -204,7 +207,6 @@ struct sn_sock {
 	uint32_t last_rcv_ms;       /* last segment accepted from the peer (keepalive) */
 	uint32_t unacked_rcv;       /* bytes received since we last sent an ACK */
 	uint16_t rcv_mss;           /* largest segment the peer has sent us */
-	uint8_t quickacks;          /* segments still ACKed at once (profile.quickack) */
 	uint8_t persist_backoff;
 	uint8_t keep_probes;        /* probes unanswered, keepalive or zero-window */
 
@@ -215,10 +217,18 @@ struct sn_sock {
 	uint32_t cwnd, ssthresh;
 	uint32_t bytes_acked;       /* ABC counter in congestion avoidance (RFC 3465) */
 	uint32_t recover;
+	uint32_t dsack[2];          /* duplicate range to report first (RFC 2883),
+	                               when SN_SF_DSACK; profile.dsack only */
 	uint8_t dupacks;            /* duplicate ACKs in a row */
+	uint8_t hs_phase;           /* HyStart++: SN_HS_* (cc/cc.h) */
+	uint8_t ev_pending;         /* SN_EV_* raised, not yet delivered */
+	struct sn_sockopts opt;     /* what setsockopt set; children inherit it */
 	struct sn_sack_state *sack; /* allocated at the peer's first SACK block */
-	uint64_t cc_priv[SN_CC_PRIV / 8]; /* the algorithm's own state */
-	struct sn_hystart hs;       /* HyStart++ in the first slow start (cc/cc.c) */
+	/* The algorithm's state is idle until HyStart++ is over (cc/cc.h). */
+	union {
+		uint64_t cc_priv[SN_CC_PRIV / 8]; /* the algorithm's own state */
+		struct sn_hystart hs;             /* HyStart++ in the first slow start */
+	};
 
 	struct sn_ring snd_buf, rcv_buf;
 	/* A socket never needs both: out-of-order data arrives only once
@@ -228,20 +238,16 @@ struct sn_sock {
 		struct sn_reass *reass;       /* out-of-order data (reass.c); allocated while any is held */
 		struct sn_listener *listener; /* LISTEN: the SYN and accept queues */
 	};
-	uint32_t dsack[2];             /* duplicate range to report first (RFC 2883),
-	                                  when SN_SF_DSACK; profile.dsack only */
 	/* Three timers for five roles (timer.c): a pair that never runs
 	 * together shares one, and the function it is armed with says which. */
 	struct sn_timer rexmt_timer;   /* retransmission (SYN, SYN-ACK, data, FIN), or
 	                                  persist: zero-window probe and the SWS override */
 	struct sn_timer delack_timer;  /* an ACK we are holding back */
 	struct sn_timer keep_timer;    /* keepalive, or an orphaned FIN-WAIT-2's lifetime */
-	struct sn_sockopts opt;     /* what setsockopt set; children inherit it */
 
 	/* Application side. */
 	sn_event_fn event_fn;
 	void *event_user;
-	unsigned ev_pending;
 	struct sn_list event_link;  /* stack->event_q */
 	struct sn_list output_link; /* stack->output_q */
 
@@ -250,6 +256,17 @@ struct sn_sock {
 	struct sn_list child_link;
 	struct sn_list sock_link;   /* stack->socks: every socket, for teardown */
 };
+
+/*
+ * The size of an idle connection (issue 7: at most 512 bytes per idle
+ * established connection, measured with malloc's 8-byte header and 16-byte
+ * rounding and the connection table's share, so sizeof must stay at or below
+ * 488; 480 leaves a margin). docs/PERFORMANCE.md tells where the bytes went.
+ * On LP64 only: elsewhere pointers are smaller and the bound means nothing.
+ */
+#if UINTPTR_MAX == UINT64_MAX
+_Static_assert(sizeof(struct sn_sock) <= 480, "struct sn_sock grew past 480 bytes (issue 7)");
+#endif
 
 /* The connection's congestion control algorithm. */
 static inline const struct sn_cc_ops *tcp_cc(const struct sn_sock *s)

@@ -467,11 +467,8 @@ static int set_congestion(struct sn_sock *s, const void *val, socklen_t len)
 	const struct sn_cc_ops *cc = sn_cc_find(name);
 	if (!cc)
 		return -ENOENT;
-	if (cc != tcp_cc(s)) {
-		s->opt.cc = sn_cc_index(cc);
-		memset(s->cc_priv, 0, sizeof(s->cc_priv));
-		cc->init(s);
-	}
+	if (cc != tcp_cc(s))
+		tcp_cc_set(s, sn_cc_index(cc));
 	return 0;
 }
 

@@ -32,6 +32,7 @@
 
 #include <cmocka.h>
 
+#include "core.h" /* HyStart++ and the algorithm's shared room */
 #include "world.h"
 
 #define C 0
@@ -653,6 +654,46 @@ static void hystart_limits_the_slow_start_overshoot(void **state)
 	assert_true(hy * 5 < plain);
 }
 
+/*
+ * HyStart++ and the algorithm share room in the socket (core.h): switching
+ * the algorithm during the first slow start leaves HyStart++'s state alone,
+ * and the first congestion event ends HyStart++ and hands the room to the
+ * algorithm, initialized, before it is asked for ssthresh (CUBIC then keeps
+ * the window of the event as W_max).
+ */
+static void hystart_shares_room_with_the_algorithm(void **state)
+{
+	struct world *w = *state;
+	struct sn_sock *c, *s;
+	connect_pair(w, 10000, &c, &s);
+	uint64_t sent = 0;
+	pump(w, c, s, w->net.now_us + 100000, ENDLESS, &sent);
+	assert_int_equal(c->hs_phase, SN_HS_SLOW_START);
+	assert_int_equal(c->ssthresh, UINT32_MAX);
+	assert_int_not_equal(c->hs.last_min_us, UINT32_MAX); /* rounds with samples */
+	struct sn_hystart before = c->hs;
+	set_cc(c, "newreno");
+	set_cc(c, "cubic");
+	assert_memory_equal(&c->hs, &before, sizeof(before));
+	assert_int_equal(c->hs_phase, SN_HS_SLOW_START);
+
+	uint32_t cwnd = c->cwnd;
+	tcp_cc_congestion(c, SN_CC_FAST_RETRANSMIT);
+	assert_int_equal(c->hs_phase, SN_HS_DONE);
+	/* struct cubic (cubic.c): the epoch's start, then W_max in segments. */
+	struct {
+		uint64_t epoch_us;
+		float w_max, k, w_est, cwnd_prior;
+	} cubic;
+	memcpy(&cubic, c->cc_priv, sizeof(cubic));
+	assert_int_equal(cubic.epoch_us, 0);
+	assert_true(cubic.w_max == (float)((double)cwnd / tcp_send_mss(c)));
+	assert_true(cubic.cwnd_prior == cubic.w_max);
+	assert_true(cubic.k == 0 && cubic.w_est == 0);
+	sn_abort(c);
+	sn_abort(s);
+}
+
 /* ---- the API ------------------------------------------------------------------ */
 
 static void tcp_congestion_option(void **state)
@@ -712,6 +753,7 @@ int main(void)
 		T(prr_spreads_sending_over_recovery),
 		T(cubic_follows_rfc9438_curve),
 		T(hystart_limits_the_slow_start_overshoot),
+		T(hystart_shares_room_with_the_algorithm),
 		T(tcp_congestion_option),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

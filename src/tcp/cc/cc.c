@@ -47,6 +47,23 @@ uint32_t tcp_flight_size(const struct sn_sock *s)
 	return s->snd_max - s->snd_una;
 }
 
+/* Reset the algorithm's state. */
+static void algorithm_init(struct sn_sock *s)
+{
+	memset(s->cc_priv, 0, sizeof(s->cc_priv));
+	tcp_cc(s)->init(s);
+}
+
+/* HyStart++ is over (or never ran): its room becomes the algorithm's. Before
+ * anything asks the algorithm. */
+static void hystart_end(struct sn_sock *s)
+{
+	if (s->hs_phase == SN_HS_DONE)
+		return;
+	s->hs_phase = SN_HS_DONE;
+	algorithm_init(s);
+}
+
 void tcp_cc_init(struct sn_sock *s)
 {
 	uint32_t mss = tcp_send_mss(s);
@@ -60,13 +77,24 @@ void tcp_cc_init(struct sn_sock *s)
 	s->dupacks = 0;
 	s->recover = s->snd_una - 1;
 	s->flags &= ~(SN_SF_RECOVERY | SN_SF_REXMT_UNA);
+	if (s->stack->cfg.no_hystart) {
+		s->hs_phase = SN_HS_DONE;
+		algorithm_init(s);
+		return;
+	}
+	/* The algorithm's state waits for the end of HyStart++ (cc.h). */
+	s->hs_phase = SN_HS_SLOW_START;
 	s->hs = (struct sn_hystart){
 		.window_end = s->snd_max, .last_min_us = UINT32_MAX, .cur_min_us = UINT32_MAX,
 		.css_base_us = UINT32_MAX,
-		.phase = s->stack->cfg.no_hystart ? SN_HS_DONE : SN_HS_SLOW_START,
 	};
-	memset(s->cc_priv, 0, sizeof(s->cc_priv));
-	tcp_cc(s)->init(s);
+}
+
+void tcp_cc_set(struct sn_sock *s, uint8_t i)
+{
+	s->opt.cc = i;
+	if (s->hs_phase == SN_HS_DONE)
+		algorithm_init(s);
 }
 
 void tcp_cc_idle_restart(struct sn_sock *s)
@@ -75,7 +103,8 @@ void tcp_cc_idle_restart(struct sn_sock *s)
 	if (rw < s->cwnd) {
 		s->cwnd = rw;
 		s->bytes_acked = 0;
-		tcp_cc(s)->init(s);
+		if (s->hs_phase == SN_HS_DONE) /* else still HyStart++'s room, and reset then */
+			tcp_cc(s)->init(s);
 		tcp_cc_trace(s, "idle restart");
 	}
 }
@@ -95,14 +124,14 @@ static uint32_t hystart(struct sn_sock *s, uint32_t inc, uint32_t rtt_us)
 	struct sn_hystart *h = &s->hs;
 	if (sn_seq_gt(s->snd_una, h->window_end)) {
 		/* A round has ended. */
-		if (h->phase == SN_HS_CSS) {
+		if (s->hs_phase == SN_HS_CSS) {
 			if (h->cur_min_us < h->css_base_us) {
-				h->phase = SN_HS_SLOW_START; /* the RTT rise was spurious */
+				s->hs_phase = SN_HS_SLOW_START; /* the RTT rise was spurious */
 				h->css_base_us = UINT32_MAX;
 				tcp_cc_trace(s, "hystart resume");
 			} else if (++h->css_rounds >= HS_CSS_ROUNDS) {
 				s->ssthresh = s->cwnd;
-				h->phase = SN_HS_DONE;
+				hystart_end(s);
 				tcp_cc_trace(s, "hystart done");
 				return 0; /* congestion avoidance from the next ACK */
 			}
@@ -118,7 +147,7 @@ static uint32_t hystart(struct sn_sock *s, uint32_t inc, uint32_t rtt_us)
 		if (h->samples < UINT8_MAX)
 			h->samples++;
 	}
-	if (h->phase == SN_HS_SLOW_START && h->samples >= HS_N_RTT_SAMPLE &&
+	if (s->hs_phase == SN_HS_SLOW_START && h->samples >= HS_N_RTT_SAMPLE &&
 	    h->cur_min_us != UINT32_MAX && h->last_min_us != UINT32_MAX) {
 		uint32_t thresh = h->last_min_us / HS_MIN_RTT_DIVISOR;
 		if (thresh < HS_MIN_RTT_THRESH_US)
@@ -126,14 +155,14 @@ static uint32_t hystart(struct sn_sock *s, uint32_t inc, uint32_t rtt_us)
 		if (thresh > HS_MAX_RTT_THRESH_US)
 			thresh = HS_MAX_RTT_THRESH_US;
 		if (h->cur_min_us >= h->last_min_us + thresh) {
-			h->phase = SN_HS_CSS;
+			s->hs_phase = SN_HS_CSS;
 			h->css_base_us = h->cur_min_us;
 			h->css_rounds = 0;
 			STAT_INC(s->stack, tcp_hystart_exits);
 			tcp_cc_trace(s, "hystart css");
 		}
 	}
-	return h->phase == SN_HS_CSS ? inc / HS_CSS_GROWTH_DIVISOR : inc;
+	return s->hs_phase == SN_HS_CSS ? inc / HS_CSS_GROWTH_DIVISOR : inc;
 }
 
 void tcp_cc_ack(struct sn_sock *s, uint32_t acked, uint32_t in_flight, uint32_t rtt_us,
@@ -153,12 +182,13 @@ void tcp_cc_ack(struct sn_sock *s, uint32_t acked, uint32_t in_flight, uint32_t 
 		uint32_t inc = acked < 2 * mss ? acked : 2 * mss;
 		/* HyStart++ only while ssthresh is still the initial "arbitrarily
 		 * high" (RFC 9406 4.2): after a loss, plain slow start. */
-		if (s->hs.phase != SN_HS_DONE && s->ssthresh == UINT32_MAX)
+		if (s->hs_phase != SN_HS_DONE && s->ssthresh == UINT32_MAX)
 			inc = hystart(s, inc, rtt_us);
 		s->cwnd += inc;
 		if (s->cwnd > s->ssthresh)
 			s->cwnd = s->ssthresh > mss ? s->ssthresh : mss;
 	} else {
+		hystart_end(s); /* (ssthresh set some other way: nothing does now) */
 		tcp_cc(s)->cong_avoid(s, acked);
 	}
 	if (s->cwnd > CWND_MAX)
@@ -168,10 +198,10 @@ void tcp_cc_ack(struct sn_sock *s, uint32_t acked, uint32_t in_flight, uint32_t 
 void tcp_cc_congestion(struct sn_sock *s, enum sn_cc_event ev)
 {
 	uint32_t mss = tcp_send_mss(s);
+	hystart_end(s); /* RFC 9406 4.3: a loss ends HyStart++ */
 	uint32_t t = tcp_cc(s)->ssthresh(s, ev);
 	s->ssthresh = t > 2 * mss ? t : 2 * mss;
 	s->bytes_acked = 0;
-	s->hs.phase = SN_HS_DONE; /* RFC 9406 4.3: a loss ends HyStart++ */
 }
 
 void tcp_cc_trace(struct sn_sock *s, const char *why)

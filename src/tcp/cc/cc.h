@@ -19,6 +19,9 @@
  * and resets its own state with init (a new connection, or after an idle
  * period).
  * Its private state lives in sn_sock.cc_priv, at most SN_CC_PRIV bytes.
+ * That room is HyStart++'s during the first slow start (it is idle then:
+ * the algorithm acts only in congestion avoidance and on a congestion
+ * event), so init runs when HyStart++ is over (cc.c, hystart_end).
  */
 #ifndef SN_CC_H
 #define SN_CC_H
@@ -52,7 +55,7 @@ struct sn_cc_ops {
  * the level that started CSS means the rise was noise: slow start resumes.
  * Any loss ends it (ssthresh is then no longer "arbitrarily high").
  */
-enum { SN_HS_SLOW_START, SN_HS_CSS, SN_HS_DONE };
+enum { SN_HS_SLOW_START, SN_HS_CSS, SN_HS_DONE }; /* sn_sock.hs_phase */
 struct sn_hystart {
 	uint32_t window_end;    /* the round ends when SND.UNA passes this */
 	uint32_t last_min_us;   /* the previous round's smallest RTT (UINT32_MAX: none) */
@@ -60,8 +63,9 @@ struct sn_hystart {
 	uint32_t css_base_us;   /* cur_min_us when CSS began */
 	uint8_t samples;        /* RTT samples this round */
 	uint8_t css_rounds;     /* rounds spent in CSS */
-	uint8_t phase;          /* SN_HS_* */
 };
+/* It shares the room of the algorithm's state (core.h, sn_sock.hs). */
+_Static_assert(sizeof(struct sn_hystart) <= SN_CC_PRIV, "HyStart++ state does not fit");
 
 extern const struct sn_cc_ops sn_cc_newreno;
 extern const struct sn_cc_ops sn_cc_cubic;
@@ -81,6 +85,8 @@ uint32_t sn_cc_initial_window(uint32_t segs, uint32_t smss);
 
 /* Connection established (or idle long enough): cwnd = IW, ssthresh high. */
 void tcp_cc_init(struct sn_sock *s);
+/* TCP_CONGESTION: use the algorithm sn_cc_algorithms[i], its state reset. */
+void tcp_cc_set(struct sn_sock *s, uint8_t i);
 /* Before sending after an idle period longer than the RTO (RFC 5681 4.1):
  * restart from the initial window. */
 void tcp_cc_idle_restart(struct sn_sock *s);
