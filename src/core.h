@@ -190,7 +190,7 @@ struct sn_sock {
 	uint8_t quickacks;          /* segments still ACKed at once (profile.quickack) */
 	uint32_t ts_offset;         /* added to the 1 ms clock, RFC 7323 5.4 */
 	uint32_t ts_recent;         /* TS.Recent, RFC 7323 4.3 */
-	uint32_t ts_recent_s;       /* when TS.Recent was set, tcp_s (the 24-day rule, 5.5) */
+	uint32_t ts_recent_stamp;   /* when TS.Recent was set, tcp_stamp (the 24-day rule, 5.5) */
 	uint32_t last_ack_sent;     /* Last.ACK.sent, RFC 7323 4.3 */
 	uint32_t ts_rexmt;          /* our TSval when the rexmt timer last fired */
 
@@ -320,6 +320,7 @@ struct sn_stack {
 	struct sn_config cfg;
 	struct sn_rto_bounds rto;    /* cfg's min_rto_ms and max_rto_ms, in µs */
 	uint64_t now_us;
+	uint32_t now_ms;             /* now_us / 1000, as 32 bits: tcp_ms */
 	unsigned depth;              /* nesting of sn_input/sn_poll/API processing */
 	struct sn_wheel wheel;
 	struct sn_stats stats;
@@ -362,9 +363,12 @@ struct sn_stack {
  * that has passed. Every use is far shorter (keepalive idle up to 9 hours,
  * TCP_USER_TIMEOUT, the out-of-window ACK limit, idle restart), except the
  * age of TS.Recent, which must tell 24 days (RFC 7323 5.5) from anything up
- * to forever: it uses 32-bit seconds (136 years), as Linux does.
+ * to forever: it uses a 32-bit clock of about a second (tcp_stamp: 2^20 µs,
+ * 1.05 s; 142 years before it wraps), as Linux uses seconds. Both are read
+ * for every segment, so neither divides there: stack_enter keeps the
+ * milliseconds, and the stamp is a shift.
  */
-static inline uint32_t tcp_ms(const struct sn_stack *st) { return (uint32_t)(st->now_us / 1000); }
+static inline uint32_t tcp_ms(const struct sn_stack *st) { return st->now_ms; }
 static inline uint32_t tcp_ms_since(const struct sn_stack *st, uint32_t then_ms)
 {
 	return tcp_ms(st) - then_ms;
@@ -374,7 +378,11 @@ static inline uint64_t tcp_ms_when_us(const struct sn_stack *st, uint32_t then_m
 {
 	return (st->now_us / 1000 - tcp_ms_since(st, then_ms) + after_ms) * 1000;
 }
-static inline uint32_t tcp_s(const struct sn_stack *st) { return (uint32_t)(st->now_us / 1000000); }
+#define TCP_STAMP_SHIFT 20 /* µs per tcp_stamp tick: 2^20 */
+static inline uint32_t tcp_stamp(const struct sn_stack *st)
+{
+	return (uint32_t)(st->now_us >> TCP_STAMP_SHIFT);
+}
 
 /* ---- stack.c ------------------------------------------------------------- */
 
@@ -506,11 +514,14 @@ bool tcp_challenge_ack_allowed(struct sn_stack *st);
 enum { TCP_TIMER_REXMT, TCP_TIMER_PERSIST, TCP_TIMER_DELACK, TCP_TIMER_KEEP, TCP_TIMER_FIN2,
        TCP_TIMER_FNS };
 extern const sn_timer_fn tcp_timer_fns[TCP_TIMER_FNS];
+/* Is the retransmission timer running (not persist, which shares it)? */
+static inline bool tcp_rexmt_armed(const struct sn_sock *s)
+{
+	return sn_timer_armed(&s->rexmt_timer) && s->rexmt_timer.fn == TCP_TIMER_REXMT;
+}
 void tcp_timers_init(struct sn_sock *s);
 void tcp_rexmt_arm(struct sn_sock *s);
 void tcp_rexmt_stop(struct sn_sock *s);
-/* Is the retransmission timer running (not persist, which shares it)? */
-bool tcp_rexmt_armed(const struct sn_sock *s);
 void tcp_timers_stop(struct sn_sock *s);
 void tcp_fin2_arm(struct sn_sock *s);
 void tcp_delack_arm(struct sn_sock *s);

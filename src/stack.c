@@ -267,8 +267,10 @@ void sn_stats(const struct sn_stack *st, struct sn_stats *out)
 void stack_enter(struct sn_stack *st, uint64_t now_us)
 {
 	/* The clock must not go backwards; if a caller's does, hold it still. */
-	if (now_us > st->now_us)
+	if (now_us > st->now_us) {
 		st->now_us = now_us;
+		st->now_ms = (uint32_t)(now_us / 1000); /* tcp_ms, read per segment */
+	}
 	st->depth++;
 }
 

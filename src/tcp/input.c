@@ -92,7 +92,7 @@ static void challenge_ack(struct sn_sock *s, uint8_t flags)
 
 /* RFC 7323 5.5: after this long idle, TS.Recent may have wrapped (a 1 ms
  * clock wraps its sign bit in 24.8 days), so PAWS must not use it. */
-#define PAWS_IDLE_S (24u * 24 * 3600)
+#define PAWS_IDLE_STAMPS (uint32_t)((24ull * 24 * 3600 * 1000000) >> TCP_STAMP_SHIFT)
 
 /* RFC 2883: remember [left, right) as duplicate data, to be reported in
  * the first SACK block of our next ACK. */
@@ -160,7 +160,7 @@ void tcp_options_agree(struct sn_sock *s, const struct sn_tcp *th)
 	}
 	if (s->topts & SN_TCPI_OPT_TIMESTAMPS) {
 		s->ts_recent = th->opts.ts_val; /* 4.3: TS.Recent from the SYN */
-		s->ts_recent_s = tcp_s(s->stack);
+		s->ts_recent_stamp = tcp_stamp(s->stack);
 	}
 	if (s->stack->cfg.profile.rcvbuf_round_mss) {
 		/* FreeBSD (tcp_mss) rounds the receive buffer up to a whole
@@ -440,9 +440,9 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 	 * After 24 days idle TS.Recent is stale (5.5) and nothing is dropped.
 	 * A segment without timestamps is let through, as Linux does. */
 	if (ts && !(flags & SN_TH_RST) && sn_seq_lt(th->opts.ts_val, s->ts_recent)) {
-		if (tcp_s(st) - s->ts_recent_s > PAWS_IDLE_S) {
+		if (tcp_stamp(st) - s->ts_recent_stamp > PAWS_IDLE_STAMPS) {
 			s->ts_recent = th->opts.ts_val;
-			s->ts_recent_s = tcp_s(st);
+			s->ts_recent_stamp = tcp_stamp(st);
 		} else {
 			STAT_INC(st, tcp_paws_drops);
 			oow_ack(s, seglen, flags);
@@ -528,7 +528,7 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 	if (ts && ack_sane && sn_seq_leq(seq, s->last_ack_sent) &&
 	    sn_seq_geq(th->opts.ts_val, s->ts_recent)) {
 		s->ts_recent = th->opts.ts_val;
-		s->ts_recent_s = tcp_s(st);
+		s->ts_recent_stamp = tcp_stamp(st);
 	}
 
 	/* Fourth: SYN. RFC 5961 4.2: in a synchronized state, whatever its

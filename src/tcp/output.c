@@ -103,7 +103,7 @@ void tcp_options_init(struct sn_sock *s)
 	s->rcv_wscale = wscale_for(space, st->cfg.wscale_max);
 	s->snd_wscale = 0;
 	s->ts_recent = 0;
-	s->ts_recent_s = 0;
+	s->ts_recent_stamp = 0;
 	/* A keyed hash of the reversed, altered 4-tuple: unrelated to the
 	 * connection table's hash of the same tuple under the same key. */
 	struct sn_tuple k = {.laddr = s->t.raddr ^ 0x54535453u, .raddr = s->t.laddr,

@@ -205,11 +205,6 @@ static void persist_expired(struct sn_timer *t, uint64_t now_us)
 	tcb_want_output(s);
 }
 
-bool tcp_rexmt_armed(const struct sn_sock *s)
-{
-	return sn_timer_armed(&s->rexmt_timer) && s->rexmt_timer.fn == TCP_TIMER_REXMT;
-}
-
 /* Called by tcp_output: is data waiting on a window that will not let it go?
  * Only asked while the retransmission timer is not running (tcp_output). */
 void tcp_persist_update(struct sn_sock *s, bool needed)
