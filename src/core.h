@@ -58,6 +58,8 @@ struct sn_netif {
 	uint32_t addr, mask, gateway;
 	uint16_t mtu;
 	uint8_t mac[6];
+	unsigned offload;           /* SN_NETIF_* the driver offers (sn_netif_add) */
+	uint32_t tso_max;           /* with SN_NETIF_TSO: longest IPv4 packet to hand it */
 	sn_capture_fn capture;
 	void *capture_ctx;
 };
@@ -329,18 +331,28 @@ void stack_trace(struct sn_stack *st, const struct sn_trace_event *ev);
 void arp_input(struct sn_netif *nif, const uint8_t *pkt, size_t len);
 /* Send an IPv4 packet whose header and payload are at `ip` (len bytes), with
  * SN_ETH_HLEN bytes of headroom before it. Fills the Ethernet header. */
-void arp_output(struct sn_netif *nif, uint32_t next_hop, uint8_t *ip, size_t len);
+void arp_output(struct sn_netif *nif, uint32_t next_hop, uint8_t *ip, size_t len,
+                uint16_t gso_size);
 void arp_poll(struct sn_stack *st);
 uint64_t arp_next_deadline(const struct sn_stack *st);
 void arp_free_all(struct sn_stack *st);
 
-void ipv4_input(struct sn_netif *nif, const uint8_t *pkt, size_t len);
+void ipv4_input(struct sn_netif *nif, const uint8_t *pkt, size_t len, unsigned rx_flags);
 /* Route dst: the netif to leave by and the next hop; NULL if none. */
 struct sn_netif *ipv4_route(struct sn_stack *st, uint32_t dst, uint32_t *next_hop);
-/* Fill the IPv4 header at st->frame + SN_ETH_HLEN for a payload of
- * payload_len bytes already in place behind it, and send. */
+/* The netif a packet to dst leaves by: nif if dst is on its link, else the
+ * route's (ipv4_output decides the same way); NULL if there is none. */
+struct sn_netif *ipv4_out_netif(struct sn_stack *st, struct sn_netif *nif, uint32_t dst,
+                                uint32_t *next_hop);
+/*
+ * Fill the IPv4 header at st->frame + SN_ETH_HLEN for a payload of
+ * payload_len bytes already in place behind it, and send. A TCP
+ * super-segment (SN_NETIF_TSO) gives the size its data is cut at and the
+ * number of pieces, which take consecutive IP IDs as the packets they
+ * become; gso_size 0 and segs 1 for any other packet.
+ */
 void ipv4_output(struct sn_stack *st, struct sn_netif *nif, uint32_t src, uint32_t dst,
-                 uint8_t proto, size_t payload_len);
+                 uint8_t proto, size_t payload_len, uint16_t gso_size, unsigned segs);
 
 void icmp_input(struct sn_netif *nif, const struct sn_ipv4 *ip, const uint8_t *pkt, size_t len);
 
@@ -405,7 +417,9 @@ uint32_t isn_generate(struct sn_stack *st, const struct sn_tuple *t);
 void tcp_rtt_init(struct sn_sock *s);
 
 /* input.c */
-void tcp_input(struct sn_netif *nif, const struct sn_ipv4 *ip, const uint8_t *seg, size_t len);
+/* rx_flags: SN_RX_CSUM_OK skips the checksum, as the driver vouched for it. */
+void tcp_input(struct sn_netif *nif, const struct sn_ipv4 *ip, const uint8_t *seg, size_t len,
+               unsigned rx_flags);
 /* ICMP Destination Unreachable (code) about our segment with tuple t and
  * sequence number seq. */
 void tcp_icmp_unreach(struct sn_stack *st, const struct sn_tuple *t, uint32_t seq, uint8_t code);

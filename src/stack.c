@@ -220,6 +220,16 @@ struct sn_netif *sn_netif_add(struct sn_stack *st, const struct sn_netif_ops *op
 	n->gateway = ntohl(cfg->gateway.s_addr);
 	n->mtu = cfg->mtu;
 	memcpy(n->mac, cfg->mac, 6);
+	if (ops->offload) {
+		uint32_t tso_max = 0;
+		n->offload = ops->offload(ctx, &tso_max) & (SN_NETIF_TX_CSUM | SN_NETIF_TSO);
+		/* As Linux (netdev_fix_features): no TSO without checksum
+		 * offload, since every piece needs its own checksum, nor
+		 * without the op that carries the piece size. */
+		if (!(n->offload & SN_NETIF_TX_CSUM) || !ops->transmit_gso)
+			n->offload &= ~(unsigned)SN_NETIF_TSO;
+		n->tso_max = tso_max && tso_max < 65535 ? tso_max : 65535;
+	}
 	/* Append, so the first netif added is the first route tried. */
 	struct sn_netif **pp = &st->netifs;
 	while (*pp)
@@ -303,6 +313,12 @@ void stack_leave(struct sn_stack *st)
 void sn_input(struct sn_stack *st, struct sn_netif *nif, const void *frame, size_t len,
               uint64_t now_us)
 {
+	sn_input_ex(st, nif, frame, len, 0, now_us);
+}
+
+void sn_input_ex(struct sn_stack *st, struct sn_netif *nif, const void *frame, size_t len,
+                 unsigned rx_flags, uint64_t now_us)
+{
 	stack_enter(st, now_us);
 	if (nif->capture)
 		nif->capture(nif->capture_ctx, SN_DIR_IN, frame, len, st->now_us);
@@ -322,7 +338,7 @@ void sn_input(struct sn_stack *st, struct sn_netif *nif, const void *frame, size
 	size_t plen = len - SN_ETH_HLEN;
 	switch (eth.type) {
 	case SN_ETHERTYPE_IPV4:
-		ipv4_input(nif, payload, plen);
+		ipv4_input(nif, payload, plen, rx_flags);
 		break;
 	case SN_ETHERTYPE_ARP:
 		arp_input(nif, payload, plen);

@@ -18,6 +18,7 @@
 struct sn_arp_pending {
 	struct sn_arp_pending *next;
 	size_t len; /* IPv4 packet bytes that follow */
+	uint16_t gso_size; /* a TSO super-segment's piece size, else 0 */
 	uint8_t pkt[];
 };
 
@@ -74,9 +75,10 @@ static void arp_destroy(struct sn_stack *st, struct sn_arp_entry *e)
 	free(e);
 }
 
-/* Put an Ethernet header in the headroom before `ip` and hand the frame to the driver. */
+/* Put an Ethernet header in the headroom before `ip` and hand the frame to
+ * the driver: through transmit_gso if it is a super-segment (gso_size set). */
 static void eth_send(struct sn_netif *nif, const uint8_t dst[6], uint16_t type, uint8_t *payload,
-                     size_t len)
+                     size_t len, uint16_t gso_size)
 {
 	struct sn_stack *st = nif->stack;
 	struct sn_eth h;
@@ -89,7 +91,9 @@ static void eth_send(struct sn_netif *nif, const uint8_t dst[6], uint16_t type, 
 	if (nif->capture)
 		nif->capture(nif->capture_ctx, SN_DIR_OUT, frame, flen, st->now_us);
 	STAT_INC(st, eth_tx);
-	if (nif->ops->transmit(nif->ctx, frame, flen, st->now_us) < 0)
+	int err = gso_size ? nif->ops->transmit_gso(nif->ctx, frame, flen, gso_size, st->now_us)
+	                   : nif->ops->transmit(nif->ctx, frame, flen, st->now_us);
+	if (err < 0)
 		STAT_INC(st, eth_tx_err);
 }
 
@@ -103,7 +107,7 @@ static void arp_send(struct sn_netif *nif, uint16_t op, const uint8_t tha[6], ui
 	sn_arp_emit(buf + SN_ETH_HLEN, SN_ARP_LEN, &a);
 	STAT_INC(nif->stack, arp_tx);
 	eth_send(nif, op == SN_ARP_REQUEST ? bcast_mac : tha, SN_ETHERTYPE_ARP, buf + SN_ETH_HLEN,
-	         SN_ARP_LEN);
+	         SN_ARP_LEN, 0);
 }
 
 static void arp_request(struct sn_stack *st, struct sn_arp_entry *e)
@@ -114,12 +118,13 @@ static void arp_request(struct sn_stack *st, struct sn_arp_entry *e)
 	arp_send(e->netif, SN_ARP_REQUEST, zero, e->ip);
 }
 
-void arp_output(struct sn_netif *nif, uint32_t next_hop, uint8_t *ip, size_t len)
+void arp_output(struct sn_netif *nif, uint32_t next_hop, uint8_t *ip, size_t len,
+                uint16_t gso_size)
 {
 	struct sn_stack *st = nif->stack;
 	struct sn_arp_entry *e = arp_find(st, next_hop);
 	if (e && e->resolved) {
-		eth_send(nif, e->mac, SN_ETHERTYPE_IPV4, ip, len);
+		eth_send(nif, e->mac, SN_ETHERTYPE_IPV4, ip, len, gso_size);
 		return;
 	}
 	if (!e) {
@@ -139,6 +144,7 @@ void arp_output(struct sn_netif *nif, uint32_t next_hop, uint8_t *ip, size_t len
 	}
 	p->next = NULL;
 	p->len = len;
+	p->gso_size = gso_size;
 	memcpy(p->pkt, ip, len);
 	struct sn_arp_pending **pp = &e->pending;
 	while (*pp)
@@ -165,7 +171,8 @@ static void arp_learn(struct sn_stack *st, struct sn_arp_entry *e, const uint8_t
 		e->pending = p->next;
 		/* Copy into the frame buffer so there is headroom for Ethernet. */
 		memcpy(st->frame + SN_ETH_HLEN, p->pkt, p->len);
-		eth_send(e->netif, e->mac, SN_ETHERTYPE_IPV4, st->frame + SN_ETH_HLEN, p->len);
+		eth_send(e->netif, e->mac, SN_ETHERTYPE_IPV4, st->frame + SN_ETH_HLEN, p->len,
+		         p->gso_size);
 		free(p);
 	}
 	e->npending = 0;
