@@ -62,6 +62,7 @@ struct sn_netif {
 	uint32_t tso_max;           /* with SN_NETIF_TSO: longest IPv4 packet to hand it */
 	sn_capture_fn capture;
 	void *capture_ctx;
+	uint8_t *capture_buf;       /* netif_capture's copy, allocated on first use */
 };
 
 struct sn_arp_pending; /* a frame waiting for resolution, ip/arp.c */
@@ -323,6 +324,11 @@ struct sn_stack {
 void stack_enter(struct sn_stack *st, uint64_t now_us);
 void stack_leave(struct sn_stack *st);
 void stack_trace(struct sn_stack *st, const struct sn_trace_event *ev);
+/* Hand a frame to the netif's capture hook. csum_partial: its TCP checksum
+ * may be a partial sum (checksum offload); the capture gets a copy with the
+ * checksum completed, as the frame is on the wire. */
+void netif_capture(struct sn_netif *nif, int dir, const void *frame, size_t len,
+                   bool csum_partial);
 #define STAT_INC(st, name) ((st)->stats.name++)
 #define STAT_ADD(st, name, n) ((st)->stats.name += (n))
 

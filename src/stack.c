@@ -190,6 +190,7 @@ void sn_stack_free(struct sn_stack *st)
 	while (st->netifs) {
 		struct sn_netif *n = st->netifs;
 		st->netifs = n->next;
+		free(n->capture_buf);
 		free(n);
 	}
 	free(st->conns.bucket);
@@ -245,6 +246,28 @@ void sn_netif_set_capture(struct sn_netif *nif, sn_capture_fn fn, void *ctx)
 {
 	nif->capture = fn;
 	nif->capture_ctx = ctx;
+}
+
+/*
+ * A capture shows checksums as they are on the wire: with checksum offload
+ * the driver (or the kernel behind it) completes them after this point, so
+ * the capture completes them in a copy, which costs a pass over the frame
+ * only while a capture is on. A TSO super-segment is captured as the one
+ * frame it is when handed over, as tcpdump shows it on a host with TSO.
+ */
+void netif_capture(struct sn_netif *nif, int dir, const void *frame, size_t len,
+                   bool csum_partial)
+{
+	uint64_t now = nif->stack->now_us;
+	if (csum_partial && len <= SN_FRAME_MAX &&
+	    (nif->capture_buf || (nif->capture_buf = malloc(SN_FRAME_MAX)))) {
+		memcpy(nif->capture_buf, frame, len);
+		if (sn_tcp_frame_csum(nif->capture_buf, len)) {
+			nif->capture(nif->capture_ctx, dir, nif->capture_buf, len, now);
+			return;
+		}
+	}
+	nif->capture(nif->capture_ctx, dir, frame, len, now);
 }
 
 void stack_trace(struct sn_stack *st, const struct sn_trace_event *ev)
@@ -321,7 +344,7 @@ void sn_input_ex(struct sn_stack *st, struct sn_netif *nif, const void *frame, s
 {
 	stack_enter(st, now_us);
 	if (nif->capture)
-		nif->capture(nif->capture_ctx, SN_DIR_IN, frame, len, st->now_us);
+		netif_capture(nif, SN_DIR_IN, frame, len, rx_flags & SN_RX_CSUM_OK);
 	STAT_INC(st, eth_rx);
 
 	struct sn_eth eth;

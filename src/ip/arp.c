@@ -89,7 +89,8 @@ static void eth_send(struct sn_netif *nif, const uint8_t dst[6], uint16_t type, 
 	sn_eth_emit(frame, SN_ETH_HLEN, &h);
 	size_t flen = len + SN_ETH_HLEN;
 	if (nif->capture)
-		nif->capture(nif->capture_ctx, SN_DIR_OUT, frame, flen, st->now_us);
+		netif_capture(nif, SN_DIR_OUT, frame, flen,
+		              type == SN_ETHERTYPE_IPV4 && (nif->offload & SN_NETIF_TX_CSUM));
 	STAT_INC(st, eth_tx);
 	int err = gso_size ? nif->ops->transmit_gso(nif->ctx, frame, flen, gso_size, st->now_us)
 	                   : nif->ops->transmit(nif->ctx, frame, flen, st->now_us);
