@@ -347,9 +347,17 @@ void ipv4_input(struct sn_netif *nif, const uint8_t *pkt, size_t len, unsigned r
 /* Route dst: the netif to leave by and the next hop; NULL if none. */
 struct sn_netif *ipv4_route(struct sn_stack *st, uint32_t dst, uint32_t *next_hop);
 /* The netif a packet to dst leaves by: nif if dst is on its link, else the
- * route's (ipv4_output decides the same way); NULL if there is none. */
-struct sn_netif *ipv4_out_netif(struct sn_stack *st, struct sn_netif *nif, uint32_t dst,
-                                uint32_t *next_hop);
+ * route's (ipv4_output decides the same way); NULL if there is none. Inline:
+ * every segment asks, and the answer is nearly always the first test. */
+static inline struct sn_netif *ipv4_out_netif(struct sn_stack *st, struct sn_netif *nif,
+                                              uint32_t dst, uint32_t *next_hop)
+{
+	if (nif && ((dst ^ nif->addr) & nif->mask) == 0) {
+		*next_hop = dst;
+		return nif;
+	}
+	return ipv4_route(st, dst, next_hop);
+}
 /*
  * Fill the IPv4 header at st->frame + SN_ETH_HLEN for a payload of
  * payload_len bytes already in place behind it, and send. A TCP

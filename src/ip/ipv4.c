@@ -86,16 +86,6 @@ void ipv4_input(struct sn_netif *nif, const uint8_t *pkt, size_t len, unsigned r
 	}
 }
 
-struct sn_netif *ipv4_out_netif(struct sn_stack *st, struct sn_netif *nif, uint32_t dst,
-                                uint32_t *next_hop)
-{
-	if (nif && (dst & nif->mask) == (nif->addr & nif->mask)) {
-		*next_hop = dst;
-		return nif;
-	}
-	return ipv4_route(st, dst, next_hop);
-}
-
 void ipv4_output(struct sn_stack *st, struct sn_netif *nif, uint32_t src, uint32_t dst,
                  uint8_t proto, size_t payload_len, uint16_t gso_size, unsigned segs)
 {
