@@ -642,8 +642,10 @@ static int memlink_transmit_gso(void *ctx, const void *frame, size_t len, uint16
 	link = end->link;
 	if (link->offload && !impaired(&link->dir[end->index]))
 		return link_send(end, frame, len, SN_RX_CSUM_OK, now_us);
-	/* Software segmentation: the pieces, each a frame of its own. */
-	size_t need = (size_t)gso_size + 14 + 60 + 60;
+	/* Software segmentation: the pieces, each a frame of its own, built
+	 * in a buffer with room for the largest headers (Ethernet, IPv4 and
+	 * TCP with options) and one piece of data. */
+	size_t need = (size_t)gso_size + SN_ETH_HLEN + 60 + 60;
 	if (need > link->cut_cap) {
 		uint8_t *b = realloc(link->cut, need);
 		if (!b)

@@ -476,6 +476,125 @@ static void test_rx_large_segment(void **state)
 	sn_stack_free(l.st);
 }
 
+/*
+ * A driver that declares more than it can do: TSO without transmit_gso, or
+ * TSO without checksum offload, gets neither super-segments (as Linux's
+ * netdev_fix_features drops TSO without checksum offload); checksum
+ * offload alone leaves the pseudo-header sum in every TCP segment.
+ */
+static unsigned offer_both(void *ctx, uint32_t *tso_max)
+{
+	(void)ctx;
+	*tso_max = 65535;
+	return SN_NETIF_TSO | SN_NETIF_TX_CSUM;
+}
+
+static unsigned offer_tso_only(void *ctx, uint32_t *tso_max)
+{
+	(void)ctx;
+	*tso_max = 65535;
+	return SN_NETIF_TSO;
+}
+
+static unsigned big_frames, gso_calls, partial_csums, full_csums;
+
+static void classify(const void *frame, size_t len)
+{
+	static uint8_t copy[SN_ETH_HLEN + 65535];
+	struct sn_tcp_frame v;
+	if (len > 1514)
+		big_frames++;
+	if (!sn_tcp_frame_view(frame, len, &v))
+		return;
+	memcpy(copy, frame, len);
+	sn_tcp_frame_csum(copy, len);
+	size_t at = v.ip_off + v.ip_hlen + 16;
+	if (memcmp(copy + at, (const uint8_t *)frame + at, 2) == 0)
+		full_csums++;
+	else
+		partial_csums++;
+}
+
+static int count_tx(void *ctx, const void *frame, size_t len, uint64_t now_us)
+{
+	(void)ctx;
+	(void)now_us;
+	classify(frame, len);
+	return 0;
+}
+
+static int count_gso(void *ctx, const void *frame, size_t len, uint16_t gso_size, uint64_t now_us)
+{
+	(void)ctx;
+	(void)now_us;
+	(void)gso_size;
+	gso_calls++;
+	classify(frame, len);
+	return 0;
+}
+
+/* One stack with a listener on a netif with the given ops; a peer (made
+ * by hand) connects and opens a 60 KiB window; the server writes 40 KiB. */
+static void serve_40k(const struct sn_netif_ops *ops)
+{
+	big_frames = gso_calls = partial_csums = full_csums = 0;
+	struct lone l;
+	memset(&l, 0, sizeof(l));
+	struct sn_config cfg;
+	sn_config_init(&cfg);
+	cfg.isn_fixed = 1;
+	cfg.isn_value = 8000;
+	cfg.no_timestamps = 1;
+	cfg.no_sack = 1;
+	cfg.init_cwnd_segs = 40;
+	l.st = sn_stack_new(&cfg);
+	struct sn_netif_config nc = {.addr.s_addr = htonl(ME), .prefix_len = 24, .mtu = 1500,
+	                             .mac = {2, 0, 0, 0, 0, 2}};
+	l.nif = sn_netif_add(l.st, ops, &l, &nc, NULL);
+	assert_non_null(l.nif);
+	struct in_addr a = {.s_addr = htonl(PEER)};
+	sn_arp_add(l.st, a, (const uint8_t[6]){2, 0, 0, 0, 0, 1});
+	struct sn_sock *ls = sn_socket(l.st);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(PORT),
+	                         .sin_addr.s_addr = htonl(ME)};
+	assert_int_equal(sn_bind(ls, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(sn_listen(ls, 4), 0);
+	sn_poll(l.st, 1000);
+	lone_seg(&l, SN_TH_SYN, 100, 0, 0, false, 0);
+	lone_seg(&l, SN_TH_ACK, 101, 8001, 0, false, 0);
+	int err;
+	struct sn_sock *c = sn_accept(ls, NULL, NULL, &err);
+	assert_non_null(c);
+	static uint8_t buf[40000];
+	assert_int_equal(sn_send(c, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+	sn_poll(l.st, 3000);
+	sn_stack_free(l.st);
+}
+
+static void test_offload_declared_but_unusable(void **state)
+{
+	(void)state;
+	/* TSO and checksum offload, but no transmit_gso: checksum offload only. */
+	static const struct sn_netif_ops no_gso = {.transmit = count_tx, .offload = offer_both};
+	serve_40k(&no_gso);
+	assert_int_equal(big_frames, 0);
+	assert_true(partial_csums > 20);
+	assert_int_equal(full_csums, 0);
+	/* TSO without checksum offload: nothing. */
+	static const struct sn_netif_ops no_csum = {.transmit = count_tx, .transmit_gso = count_gso,
+	                                            .offload = offer_tso_only};
+	serve_40k(&no_csum);
+	assert_int_equal(big_frames + gso_calls + partial_csums, 0);
+	assert_true(full_csums > 20);
+	/* Both, and the op: super-segments, partial checksums. */
+	static const struct sn_netif_ops both = {.transmit = count_tx, .transmit_gso = count_gso,
+	                                         .offload = offer_both};
+	serve_40k(&both);
+	assert_true(gso_calls > 0);
+	assert_true(big_frames > 0);
+	assert_int_equal(full_csums, 0);
+}
+
 /* ---- software segmentation ------------------------------------------------ */
 
 struct pieces {
@@ -549,6 +668,7 @@ int main(void)
 		cmocka_unit_test(test_offload_corrupt_checksums_caught),
 		cmocka_unit_test(test_csum_trusted_only_when_declared),
 		cmocka_unit_test(test_rx_large_segment),
+		cmocka_unit_test(test_offload_declared_but_unusable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
