@@ -404,6 +404,9 @@ void tcb_set_state(struct sn_sock *s, int state)
 	if (state == SN_ESTABLISHED)
 		s->flags |= SN_SF_EVER_CONNECTED;
 	s->state = (uint8_t)state;
+	/* The event is a large struct: build it only for someone listening. */
+	if (!st->trace_fn)
+		return;
 	struct sn_trace_event ev = {
 		.kind = SN_TRACE_STATE, .now_us = st->now_us, .sock = s,
 		.old_state = old, .new_state = state,
@@ -521,6 +524,8 @@ struct sn_tw *tw_lookup(struct sn_stack *st, const struct sn_tuple *t)
 
 static void tw_trace_closed(struct sn_stack *st, const struct sn_tw *tw)
 {
+	if (!st->trace_fn)
+		return;
 	struct sn_trace_event ev = {
 		.kind = SN_TRACE_STATE, .now_us = st->now_us, .sock = NULL,
 		.old_state = SN_TIME_WAIT, .new_state = SN_CLOSED,
