@@ -305,6 +305,11 @@ struct sn_stack {
 	struct sn_list event_q;      /* sockets with events to deliver */
 	struct sn_list output_q;     /* sockets with output to send */
 	struct sn_sock *dead;        /* to free at the end of the flush */
+	/* Freed sockets and TIME-WAIT records kept for reuse (tcb.c), linked
+	 * through hash_next, at most SN_FREE_CACHE of each. */
+	struct sn_sock *free_socks;
+	struct sn_tw *free_tws;
+	unsigned nfree_socks, nfree_tws;
 
 	/* RFC 5961 section 7 challenge ACK limit: count in the current second. */
 	uint64_t challenge_window_us;
@@ -393,6 +398,8 @@ void tw_restart(struct sn_stack *st, struct sn_tw *tw);
 void tw_expire(struct sn_stack *st);
 void tw_kill(struct sn_stack *st, struct sn_tw *tw);
 void tw_free_all(struct sn_stack *st);
+/* Free the sockets and TIME-WAIT records kept for reuse (stack teardown). */
+void tcb_cache_free(struct sn_stack *st);
 /* When the oldest TIME-WAIT record expires (µs), or SN_TIME_NEVER. */
 uint64_t tw_next_deadline(const struct sn_stack *st);
 uint64_t tuple_siphash(const struct sn_tuple *t, const uint8_t key[16]);

@@ -186,6 +186,7 @@ void sn_stack_free(struct sn_stack *st)
 		return;
 	tcb_free_all(st);
 	tw_free_all(st);
+	tcb_cache_free(st);
 	arp_free_all(st);
 	while (st->netifs) {
 		struct sn_netif *n = st->netifs;
