@@ -405,7 +405,25 @@ size_t sn_tcp_emit(uint8_t *buf, size_t cap, const struct sn_tcp *h, const char 
 
 	if (order == NULL)
 		order = DEFAULT_ORDER;
-	olen = put_opts_any(opts, &h->opts, order);
+	const struct sn_tcp_opts *o = &h->opts;
+	if (!o->has_mss && !o->sack_permitted && !o->has_wscale && o->num_sack == 0 &&
+	    (!o->has_ts || strchr(order, 'T'))) {
+		/* After the handshake most segments carry the timestamps alone,
+		 * which every layout writes the same way: NOP NOP kind length
+		 * (RFC 7323 appendix A). */
+		olen = 0;
+		if (o->has_ts) {
+			opts[0] = SN_TCPOPT_NOP;
+			opts[1] = SN_TCPOPT_NOP;
+			opts[2] = SN_TCPOPT_TIMESTAMP;
+			opts[3] = OLEN_TIMESTAMP;
+			sn_put32(opts + 4, o->ts_val);
+			sn_put32(opts + 8, o->ts_ecr);
+			olen = 12;
+		}
+	} else {
+		olen = put_opts_any(opts, o, order);
+	}
 	padded = round4(olen);
 	if (padded > TCP_MAX_OPTS)
 		return 0;
