@@ -380,6 +380,9 @@ void tcb_set_state(struct sn_sock *s, int state);
 void tcb_hash_insert(struct sn_sock *s);
 void tcb_hash_remove(struct sn_sock *s);
 struct sn_sock *tcb_lookup(struct sn_stack *st, const struct sn_tuple *t);
+/* The connection with 4-tuple t; if there is none, *tw is its TIME-WAIT
+ * record or NULL. */
+struct sn_sock *tcb_demux(struct sn_stack *st, const struct sn_tuple *t, struct sn_tw **tw);
 int tcb_bind(struct sn_sock *s, uint32_t addr, uint16_t port);
 void tcb_unbind(struct sn_sock *s);
 struct sn_sock *tcb_find_listener(struct sn_stack *st, uint32_t addr, uint16_t port);

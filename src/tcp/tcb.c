@@ -193,9 +193,9 @@ static void hash_del(const struct sn_stack *st, struct sn_hash *h, void *e)
 	*entry_link(h, e) = NULL;
 }
 
-static void *hash_find(const struct sn_stack *st, const struct sn_hash *h, const struct sn_tuple *t)
+static void *hash_find_hv(const struct sn_hash *h, const struct sn_tuple *t, uint64_t hv)
 {
-	size_t b = tuple_hash(st, t) & (h->nbuckets - 1);
+	size_t b = hv & (h->nbuckets - 1);
 	for (void *e = h->bucket[b]; e; e = *entry_link(h, e))
 		if (tuple_eq(entry_tuple(h, e), t))
 			return e;
@@ -218,9 +218,23 @@ void tcb_hash_remove(struct sn_sock *s)
 	s->flags &= ~SN_SF_IN_HASH;
 }
 
+static void *hash_find(const struct sn_stack *st, const struct sn_hash *h, const struct sn_tuple *t)
+{
+	return hash_find_hv(h, t, tuple_hash(st, t));
+}
+
 struct sn_sock *tcb_lookup(struct sn_stack *st, const struct sn_tuple *t)
 {
 	return hash_find(st, &st->conns, t);
+}
+
+/* Both tables hash a tuple the same way: one hash serves both lookups. */
+struct sn_sock *tcb_demux(struct sn_stack *st, const struct sn_tuple *t, struct sn_tw **tw)
+{
+	uint64_t hv = tuple_hash(st, t);
+	struct sn_sock *s = hash_find_hv(&st->conns, t, hv);
+	*tw = s ? NULL : hash_find_hv(&st->tws, t, hv);
+	return s;
 }
 
 /* ---- bind table ---------------------------------------------------------- */
