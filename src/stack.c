@@ -21,6 +21,7 @@ void sn_config_init(struct sn_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->msl_ms = 30000;
+	cfg->tw_max = 131072;
 	cfg->syn_retries = 6;
 	cfg->synack_retries = 5;
 	cfg->data_retries = 15;

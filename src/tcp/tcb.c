@@ -663,6 +663,11 @@ void tcb_enter_time_wait(struct sn_sock *s, bool ack_fin)
 	/* The ACK of the peer's FIN goes now: nothing will be left to send it. */
 	if (ack_fin)
 		tcp_send_raw(st, &s->t, s->snd_max, s->rcv_nxt, SN_TH_ACK, tcp_rcv_window(s), s);
+	if (st->cfg.tw_max && st->tws.count >= st->cfg.tw_max) {
+		/* Full: the oldest record (the FIFO's head) makes room. */
+		tw_kill(st, SN_CONTAINER_OF(st->tw_fifo.next, struct sn_tw, fifo));
+		STAT_INC(st, tcp_tw_evicted);
+	}
 	struct sn_tw *tw = cache_take((void **)&st->free_tws, &st->nfree_tws,
 	                              offsetof(struct sn_tw, hash_next), sizeof(*tw));
 	if (tw) {
