@@ -84,6 +84,7 @@ struct sn_arp_table {
 	struct sn_arp_entry *bucket[SN_ARP_BUCKETS];
 	struct sn_list all;
 	size_t count;
+	uint64_t next_us;          /* no entry is due before this (a lower bound) */
 };
 
 /* ---- TCP ---------------------------------------------------------------- */

@@ -168,6 +168,7 @@ struct sn_stack *sn_stack_new(const struct sn_config *cfg)
 
 	sn_wheel_init(&st->wheel, 0);
 	sn_list_init(&st->arp.all);
+	st->arp.next_us = SN_TIME_NEVER;
 	sn_list_init(&st->tw_fifo);
 	sn_list_init(&st->socks);
 	sn_list_init(&st->event_q);
