@@ -306,11 +306,11 @@ struct sn_stack {
 	struct sn_list event_q;      /* sockets with events to deliver */
 	struct sn_list output_q;     /* sockets with output to send */
 	struct sn_sock *dead;        /* to free at the end of the flush */
-	/* Freed sockets and TIME-WAIT records kept for reuse (tcb.c), linked
-	 * through hash_next, at most SN_FREE_CACHE of each. */
+	/* Freed sockets kept for reuse (tcb.c), linked through hash_next, at
+	 * most SN_FREE_CACHE; the blocks of TIME-WAIT records with a free one. */
 	struct sn_sock *free_socks;
-	struct sn_tw *free_tws;
-	unsigned nfree_socks, nfree_tws;
+	unsigned nfree_socks;
+	struct sn_list tw_blocks;
 
 	/* RFC 5961 section 7 challenge ACK limit: count in the current second. */
 	uint64_t challenge_window_us;

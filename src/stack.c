@@ -170,6 +170,7 @@ struct sn_stack *sn_stack_new(const struct sn_config *cfg)
 	sn_list_init(&st->arp.all);
 	st->arp.next_us = SN_TIME_NEVER;
 	sn_list_init(&st->tw_fifo);
+	sn_list_init(&st->tw_blocks);
 	sn_list_init(&st->socks);
 	sn_list_init(&st->event_q);
 	sn_list_init(&st->output_q);
