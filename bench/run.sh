@@ -196,7 +196,7 @@ bench_tap() {
 	[ $have_netns = 1 ] && [ -c /dev/net/tun ] || { note "tap: skipped (needs netns and /dev/net/tun)"; return; }
 	note "TAP: Linux client -> synack listen --discard, and synack -> Linux (${T} s each)"
 	mkns tap || return
-	in_ns $PFX-tap taskset -c $CPU "$SYNACK" listen 5501 --discard -q --tap sn0 \
+	in_ns $PFX-tap taskset -c $CPU "$SYNACK" listen 5501 --discard --no-hash -q --tap sn0 \
 		--addr 198.18.2.2/24 --host-addr 198.18.2.1/24 2>"$OUT/tap-listen.err" &
 	lp=$!
 	PIDS="$PIDS $lp"

@@ -131,6 +131,10 @@ static struct sn_netif *add_netif(struct sn_stack *st, struct world *w, int end,
 	return nif;
 }
 
+/* The memory benchmark holds up to a million TIME-WAIT records: no cap. The
+ * others keep the default (131072, as the kernel's tcp_max_tw_buckets). */
+static bool tw_unlimited;
+
 static void world_init_offload(struct world *w, uint16_t mtu, unsigned naddrs, uint32_t bufsize,
                                bool offload)
 {
@@ -141,6 +145,8 @@ static void world_init_offload(struct world *w, uint16_t mtu, unsigned naddrs, u
 	struct sn_config cfg;
 	sn_config_init(&cfg);
 	cfg.random_seed = 42;
+	if (tw_unlimited)
+		cfg.tw_max = 0;
 	if (bufsize) {
 		cfg.rcvbuf = bufsize;
 		cfg.sndbuf = bufsize;
@@ -559,6 +565,7 @@ static int mode_mem(size_t n, bool tw)
 {
 	struct world w;
 	struct idle d = {.n = n};
+	tw_unlimited = true;
 	world_init(&w, 1500, addrs_for(n), 0);
 	w.virtual_clock = true;
 	d.cli = calloc(n, sizeof(*d.cli));

@@ -181,6 +181,15 @@ struct sn_config {
 
 	/* See struct sn_profile; sn_config_init sets the "synack" profile. */
 	struct sn_profile profile;
+
+	/*
+	 * TIME-WAIT records held at most (131072, Linux's tcp_max_tw_buckets
+	 * here; 0 = no limit). A connection entering TIME-WAIT beyond it ends
+	 * the oldest record early: the one whose old duplicates have had the
+	 * longest to die. Bounds the memory a stream of short connections, or
+	 * a peer that makes us close first, can take (about 90 bytes a record).
+	 */
+	uint32_t tw_max;
 };
 
 void sn_config_init(struct sn_config *cfg);
@@ -499,7 +508,8 @@ int sn_tcp_info(const struct sn_sock *s, struct sn_tcp_info *info);
 	X(tcp_sack_rescue, "rescue retransmissions (RFC 6675 NextSeg rule 4)")             \
 	X(tcp_limited_transmit, "segments sent by limited transmit (RFC 3042)")            \
 	X(tcp_rto_events, "retransmission timeouts of data")                              \
-	X(tcp_hystart_exits, "slow starts left early by HyStart++ (RFC 9406)")            \
+	X(tcp_hystart_exits, "slow starts left early by HyStart++ (RFC 9406)")             \
+	X(tcp_tw_evicted, "TIME-WAIT records ended early to stay within tw_max")          \
 	X(tcp_tso_tx, "TCP super-segments handed to the link to cut (TSO; their pieces count in tcp_tx)") \
 	X(tcp_rx_csum_trusted, "TCP segments taken without verifying the checksum (SN_RX_CSUM_OK)")
 

@@ -87,6 +87,7 @@ struct sn_arp_table {
 	struct sn_arp_entry *bucket[SN_ARP_BUCKETS];
 	struct sn_list all;
 	size_t count;
+	uint64_t next_us;          /* no entry is due before this (a lower bound) */
 };
 
 /* ---- TCP ---------------------------------------------------------------- */
@@ -308,6 +309,11 @@ struct sn_stack {
 	struct sn_list event_q;      /* sockets with events to deliver */
 	struct sn_list output_q;     /* sockets with output to send */
 	struct sn_sock *dead;        /* to free at the end of the flush */
+	/* Freed sockets kept for reuse (tcb.c), linked through hash_next, at
+	 * most SN_FREE_CACHE; the blocks of TIME-WAIT records with a free one. */
+	struct sn_sock *free_socks;
+	unsigned nfree_socks;
+	struct sn_list tw_blocks;
 
 	/* RFC 5961 section 7 challenge ACK limit: count in the current second. */
 	uint64_t challenge_window_us;
@@ -401,6 +407,9 @@ void tcb_set_state(struct sn_sock *s, int state);
 void tcb_hash_insert(struct sn_sock *s);
 void tcb_hash_remove(struct sn_sock *s);
 struct sn_sock *tcb_lookup(struct sn_stack *st, const struct sn_tuple *t);
+/* The connection with 4-tuple t; if there is none, *tw is its TIME-WAIT
+ * record or NULL. */
+struct sn_sock *tcb_demux(struct sn_stack *st, const struct sn_tuple *t, struct sn_tw **tw);
 int tcb_bind(struct sn_sock *s, uint32_t addr, uint16_t port);
 void tcb_unbind(struct sn_sock *s);
 struct sn_sock *tcb_find_listener(struct sn_stack *st, uint32_t addr, uint16_t port);
@@ -419,6 +428,8 @@ void tw_restart(struct sn_stack *st, struct sn_tw *tw);
 void tw_expire(struct sn_stack *st);
 void tw_kill(struct sn_stack *st, struct sn_tw *tw);
 void tw_free_all(struct sn_stack *st);
+/* Free the sockets and TIME-WAIT records kept for reuse (stack teardown). */
+void tcb_cache_free(struct sn_stack *st);
 /* When the oldest TIME-WAIT record expires (µs), or SN_TIME_NEVER. */
 uint64_t tw_next_deadline(const struct sn_stack *st);
 uint64_t tuple_siphash(const struct sn_tuple *t, const uint8_t key[16]);

@@ -21,6 +21,7 @@ void sn_config_init(struct sn_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->msl_ms = 30000;
+	cfg->tw_max = 131072;
 	cfg->syn_retries = 6;
 	cfg->synack_retries = 5;
 	cfg->data_retries = 15;
@@ -167,7 +168,9 @@ struct sn_stack *sn_stack_new(const struct sn_config *cfg)
 
 	sn_wheel_init(&st->wheel, 0);
 	sn_list_init(&st->arp.all);
+	st->arp.next_us = SN_TIME_NEVER;
 	sn_list_init(&st->tw_fifo);
+	sn_list_init(&st->tw_blocks);
 	sn_list_init(&st->socks);
 	sn_list_init(&st->event_q);
 	sn_list_init(&st->output_q);
@@ -186,6 +189,7 @@ void sn_stack_free(struct sn_stack *st)
 		return;
 	tcb_free_all(st);
 	tw_free_all(st);
+	tcb_cache_free(st);
 	arp_free_all(st);
 	while (st->netifs) {
 		struct sn_netif *n = st->netifs;

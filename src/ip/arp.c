@@ -111,11 +111,20 @@ static void arp_send(struct sn_netif *nif, uint16_t op, const uint8_t tha[6], ui
 	         SN_ARP_LEN, 0);
 }
 
+/* Every expiry goes through here, so that arp.next_us stays a lower bound
+ * of them all and arp_poll can skip the walk until then. */
+static void arp_set_expiry(struct sn_stack *st, struct sn_arp_entry *e, uint64_t at)
+{
+	e->expires_us = at;
+	if (at < st->arp.next_us)
+		st->arp.next_us = at;
+}
+
 static void arp_request(struct sn_stack *st, struct sn_arp_entry *e)
 {
 	static const uint8_t zero[6];
 	e->tries++;
-	e->expires_us = st->now_us + (uint64_t)st->cfg.arp_retry_ms * 1000;
+	arp_set_expiry(st, e, st->now_us + (uint64_t)st->cfg.arp_retry_ms * 1000);
 	arp_send(e->netif, SN_ARP_REQUEST, zero, e->ip);
 }
 
@@ -166,7 +175,7 @@ static void arp_learn(struct sn_stack *st, struct sn_arp_entry *e, const uint8_t
 	e->resolved = true;
 	e->tries = 0;
 	if (!e->permanent)
-		e->expires_us = st->now_us + (uint64_t)st->cfg.arp_timeout_ms * 1000;
+		arp_set_expiry(st, e, st->now_us + (uint64_t)st->cfg.arp_timeout_ms * 1000);
 	while (e->pending) {
 		struct sn_arp_pending *p = e->pending;
 		e->pending = p->next;
@@ -220,30 +229,39 @@ int sn_arp_add(struct sn_stack *st, struct in_addr ip, const uint8_t mac[6])
 	return 0;
 }
 
+/* Walk the entries only once one may be due; the walk finds the next
+ * deadline exactly. Every poll used to walk them all. */
 void arp_poll(struct sn_stack *st)
 {
+	if (st->now_us < st->arp.next_us)
+		return;
+	uint64_t next = SN_TIME_NEVER;
 	struct sn_list *n = st->arp.all.next;
 	while (n != &st->arp.all) {
 		struct sn_arp_entry *e = SN_CONTAINER_OF(n, struct sn_arp_entry, list);
 		n = n->next;
-		if (e->permanent || e->expires_us > st->now_us)
+		if (e->permanent)
 			continue;
-		if (e->resolved || e->tries >= st->cfg.arp_max_tries)
+		if (e->expires_us > st->now_us) {
+			if (e->expires_us < next)
+				next = e->expires_us;
+			continue;
+		}
+		if (e->resolved || e->tries >= st->cfg.arp_max_tries) {
 			arp_destroy(st, e); /* stale, or nobody answered: drop what waits */
-		else
+		} else {
 			arp_request(st, e);
+			if (e->expires_us < next)
+				next = e->expires_us;
+		}
 	}
+	/* arp_request lowered next_us to its new expiry, which next holds. */
+	st->arp.next_us = next;
 }
 
 uint64_t arp_next_deadline(const struct sn_stack *st)
 {
-	uint64_t d = SN_TIME_NEVER;
-	for (const struct sn_list *n = st->arp.all.next; n != &st->arp.all; n = n->next) {
-		const struct sn_arp_entry *e = SN_CONTAINER_OF(n, struct sn_arp_entry, list);
-		if (!e->permanent && e->expires_us < d)
-			d = e->expires_us;
-	}
-	return d;
+	return st->arp.next_us;
 }
 
 void arp_free_all(struct sn_stack *st)

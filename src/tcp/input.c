@@ -920,7 +920,8 @@ void tcp_input(struct sn_netif *nif, const struct sn_ipv4 *ip, const uint8_t *se
 	size_t dlen = th.payload_len;
 
 	struct sn_tuple t = {.laddr = ip->dst, .raddr = ip->src, .lport = th.dport, .rport = th.sport};
-	struct sn_sock *s = tcb_lookup(st, &t);
+	struct sn_tw *tw;
+	struct sn_sock *s = tcb_demux(st, &t, &tw);
 	tcp_trace_seg(st, SN_TRACE_SEG_IN, s, ip->src, ip->dst, &th, (uint32_t)dlen, NULL);
 
 	/* SYN and FIN together make no sense in any state; scanners use them.
@@ -939,7 +940,6 @@ void tcp_input(struct sn_netif *nif, const struct sn_ipv4 *ip, const uint8_t *se
 			sync_input(s, &th, data, dlen);
 		return;
 	}
-	struct sn_tw *tw = tw_lookup(st, &t);
 	if (tw) {
 		tw_input(st, tw, nif, ip, &th, dlen);
 		return;

@@ -418,14 +418,15 @@ static unsigned sack_opts(const struct sn_sock *s, struct sn_tcp_opts *o)
 
 /* Options for the next segment (timestamps, SACK blocks) and the payload
  * room they leave: SACK blocks take it from the data, as the MSS excludes
- * options (RFC 6691); timestamps are already off full_mss. */
+ * options (RFC 6691); timestamps are already off full_mss. The SACK option
+ * is NOP NOP, kind, length and 8 bytes a block in every layout we write. */
 static uint32_t seg_opts(const struct sn_sock *s, struct sn_tcp_opts *opts, uint32_t full_mss,
                          unsigned *nsack)
 {
 	*opts = (struct sn_tcp_opts){0};
 	ts_opts(s, opts);
 	*nsack = sack_opts(s, opts);
-	uint32_t extra = (uint32_t)sn_tcp_opts_len(opts) - (opts->has_ts ? 12 : 0);
+	uint32_t extra = *nsack ? 4 + 8 * *nsack : 0;
 	return full_mss > extra ? full_mss - extra : 1;
 }
 
