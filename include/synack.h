@@ -709,8 +709,12 @@ int sn_pcap_close(struct sn_pcap *p);
  *
  * sn_tap_new wraps an fd (it owns it from then on) as the ctx for
  * sn_netif_add with sn_tap_ops(). sn_tap_receive reads up to max_frames
- * pending frames and hands each to sn_input; it returns how many, 0 when
- * none was pending, or a negative errno if the first read failed.
+ * pending frames and hands each to sn_input_ex (SN_RX_CSUM_OK when the
+ * kernel verified the checksum or left it to us); it returns how many, 0
+ * when none was pending, or a negative errno if the first read failed.
+ * With the virtio-net header (sn_tap_open's devices) the driver offers the
+ * stack checksum and segmentation offload (SN_NETIF_TX_CSUM, SN_NETIF_TSO):
+ * the kernel completes checksums and takes 64 KiB TCP segments whole.
  */
 struct sn_tap {
 	int fd;
@@ -726,7 +730,8 @@ void sn_tap_free(struct sn_tap *tap);
 const struct sn_netif_ops *sn_tap_ops(void);
 int sn_tap_receive(struct sn_tap *tap, struct sn_stack *stack, struct sn_netif *netif,
                    uint64_t now_us, unsigned max_frames);
-/* The same, handing each frame to deliver(ctx, ...) instead (a filter). */
+/* The same, handing each frame to deliver(ctx, ...) instead (a filter), with
+ * any checksum the kernel left to us completed. */
 int sn_tap_read(struct sn_tap *tap, sn_deliver_fn deliver, void *ctx, uint64_t now_us,
                 unsigned max_frames);
 
