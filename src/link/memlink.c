@@ -467,6 +467,7 @@ static struct inflight *frame_new(struct sn_memlink *link, int to_end, const voi
 		f->cap = cap;
 	}
 	f->to_end = to_end;
+	f->rx_flags = 0;
 	f->len = len;
 	if (len)
 		memcpy(f->data, data, len);
@@ -597,6 +598,7 @@ static int link_send(struct memlink_end *end, const void *frame, size_t len, uns
 		 */
 		copy = frame_new(link, f->to_end, f->data, f->len);
 		if (copy) {
+			copy->rx_flags = f->rx_flags;
 			heap_push(link, copy, arrival_us);
 			observe(link, from, SN_LINK_DUP, copy, now_us);
 		}

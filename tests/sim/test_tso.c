@@ -120,7 +120,17 @@ static void after_step(struct sn_simnet *n, void *ctx)
  * directions (NULL: a 5 ms delay only). Returns when all has arrived and
  * both sides closed, or after 120 virtual seconds.
  */
+static void xfer_run2(struct xfer *x, int offload, const struct sn_link_impair *imp0,
+                      const struct sn_link_impair *imp1);
+
 static void xfer_run(struct xfer *x, int offload, const struct sn_link_impair *imp)
+{
+	xfer_run2(x, offload, imp, imp);
+}
+
+/* The same with each direction's impairment (NULL: the 5 ms delay only). */
+static void xfer_run2(struct xfer *x, int offload, const struct sn_link_impair *imp0,
+                      const struct sn_link_impair *imp1)
 {
 	memset(x, 0, sizeof(*x));
 	struct sn_config cfg[2];
@@ -132,10 +142,10 @@ static void xfer_run(struct xfer *x, int offload, const struct sn_link_impair *i
 		cfg[i].sndbuf = cfg[i].rcvbuf = 128 * 1024;
 	}
 	assert_int_equal(sn_simnet_init_offload(&x->net, &cfg[0], &cfg[1], 5, 5 * MS, offload), 0);
-	if (imp) {
-		sn_memlink_set_impair(x->net.link, 0, imp);
-		sn_memlink_set_impair(x->net.link, 1, imp);
-	}
+	if (imp0)
+		sn_memlink_set_impair(x->net.link, 0, imp0);
+	if (imp1)
+		sn_memlink_set_impair(x->net.link, 1, imp1);
 	for (int i = 0; i < 2; i++) {
 		static const uint8_t mac[2][6] = {{2, 0, 0, 0, 0, 1}, {2, 0, 0, 0, 0, 2}};
 		struct in_addr a = {.s_addr = htonl(SN_SIMNET_ADDR(1 - i))};
@@ -350,6 +360,26 @@ static void test_offload_corrupt_checksums_caught(void **state)
 	struct sn_stats r = stats_of(&x, 1), s = stats_of(&x, 0);
 	assert_true(r.tcp_drop_csum + r.ip_drop_csum + s.tcp_drop_csum + s.ip_drop_csum > 0);
 	assert_int_equal(r.tcp_rx_csum_trusted + s.tcp_rx_csum_trusted, 0);
+	xfer_free(&x);
+}
+
+/*
+ * Only the data's direction impaired, with duplication and corruption; the
+ * ACKs come back whole and trusted. A duplicate is verified like the frame
+ * it copies, whatever frame of the other direction the link's pool had
+ * held before (it once kept that one's trust flag).
+ */
+static void test_offload_one_direction_impaired(void **state)
+{
+	(void)state;
+	static struct xfer x;
+	struct sn_link_impair imp = {.corrupt_ppm = 30000, .dup_ppm = 300000, .delay_us = 5 * MS};
+	xfer_run2(&x, 1, &imp, NULL);
+	assert_delivered(&x);
+	struct sn_stats r = stats_of(&x, 1), s = stats_of(&x, 0);
+	assert_int_equal(r.tcp_rx_csum_trusted, 0);  /* end 1 gets the impaired direction */
+	assert_true(s.tcp_rx_csum_trusted > 0);      /* end 0 gets ACKs on trust */
+	assert_true(r.tcp_drop_csum + r.ip_drop_csum > 0);
 	xfer_free(&x);
 }
 
@@ -666,6 +696,7 @@ int main(void)
 		cmocka_unit_test(test_no_tso_without_offload),
 		cmocka_unit_test(test_super_segment_in_ladder_and_pcap),
 		cmocka_unit_test(test_offload_corrupt_checksums_caught),
+		cmocka_unit_test(test_offload_one_direction_impaired),
 		cmocka_unit_test(test_csum_trusted_only_when_declared),
 		cmocka_unit_test(test_rx_large_segment),
 		cmocka_unit_test(test_offload_declared_but_unusable),
