@@ -74,12 +74,19 @@ def main():
         rows.append({"benchmark": label, "metric": metric, "synack": s, "kernel": k,
                      "ratio": ratio, "note": note})
 
-    for mtu, kname in ((1500, "veth"), (9000, "loopback MTU 9000"), (65535, "loopback MTU 65536")):
-        n = f"bulk_mtu{mtu}"
-        row(f"bulk, 1 flow, MTU {mtu}", "Gbit/s", get(n, "synack", "gbps"), get(n, "kernel", "gbps"),
-            note=f"synack: memlink, 1 thread; kernel: {kname}, both ends on 1 core")
-        row(f"bulk, 1 flow, MTU {mtu}", "CPU s per GB", get(n, "synack", "cpu_s_per_gb"),
-            get(n, "kernel", "cpu_s_per_gb"), better_high=False)
+    # MTU 1500: synack with the memlink's offload mode (TSO and checksum
+    # offload, as veth has), then without; both against the kernel's veth.
+    for n, label, knote in (
+            ("bulk_mtu1500", "bulk, 1 flow, MTU 1500, offload", "synack: memlink offload mode (TSO, csum)"),
+            ("bulk_mtu1500_nooffload", "bulk, 1 flow, MTU 1500, no offload", "synack: memlink, 1448-byte segments"),
+            ("bulk_mtu9000", "bulk, 1 flow, MTU 9000", "synack: memlink; kernel: loopback MTU 9000"),
+            ("bulk_mtu65535", "bulk, 1 flow, MTU 65535", "synack: memlink; kernel: loopback MTU 65536")):
+        k = "bulk_mtu1500" if n.startswith("bulk_mtu1500") else n
+        if n.startswith("bulk_mtu1500"):
+            knote += "; kernel: veth (GSO), both ends on 1 core"
+        row(label, "Gbit/s", get(n, "synack", "gbps"), get(k, "kernel", "gbps"), note=knote)
+        row(label, "CPU s per GB", get(n, "synack", "cpu_s_per_gb"),
+            get(k, "kernel", "cpu_s_per_gb"), better_high=False)
     row("short connections", "conns/s", get("crr", "synack", "conns_per_s"),
         get("crr", "kernel", "conns_per_s"),
         note="connect, 64 B request, 64 B response, close; kernel over loopback")
@@ -123,12 +130,28 @@ def main():
     row("TAP: Linux -> synack listen", "Gbit/s", get("tap_to_synack_tool", "synack", "gbps"),
         get("tap_to_synack", "kernel", "gbps"),
         note="synack listen --discard (hashes every byte); kernel: same client to Linux over veth")
+    bufs = res.get(("tap_bufs", "kernel")) or {}
+    big = "SO_SNDBUF %s, SO_RCVBUF %s (tcp_wmem/tcp_rmem max)" % (
+        fmt(bufs.get("tcp_wmem_max")), fmt(bufs.get("tcp_rmem_max")))
     row("TAP: Linux -> synack (library)", "Gbit/s", get("tap_to_synack", "synack", "gbps"),
         get("tap_to_synack", "kernel", "gbps"),
-        note="sn_bench tap-recv, same 64 KiB buffers, no hashing")
+        note="sn_bench tap-recv, default 64 KiB buffers, no hashing; kernel over veth")
+    row("TAP: Linux -> synack, big bufs", "Gbit/s", get("tap_to_synack_bigbuf", "synack", "gbps"),
+        get("tap_to_synack", "kernel", "gbps"), note="sn_bench tap-recv, " + big)
     row("TAP: synack -> Linux", "Gbit/s", get("tap_from_synack", "synack", "gbps"),
-        get("tap_from_synack", "kernel", "gbps"), note="sn_bench tap-send; kernel over veth")
-    for name, label, per in (("bulk_mtu1500", "bulk MTU 1500", "segments"),
+        get("tap_from_synack", "kernel", "gbps"),
+        note="sn_bench tap-send, default 64 KiB buffers; kernel over veth")
+    row("TAP: synack -> Linux, big bufs", "Gbit/s", get("tap_from_synack_bigbuf", "synack", "gbps"),
+        get("tap_from_synack", "kernel", "gbps"), note="sn_bench tap-send, " + big)
+    for name, label in (("bulk_mtu1500", "bulk MTU 1500, offload"),
+                        ("bulk_mtu1500_nooffload", "bulk MTU 1500, no offload"),
+                        ("bulk_mtu65535", "bulk MTU 65535")):
+        d = res.get((f"instr_{name}", "synack"))
+        if d and d.get("bytes"):
+            row(f"instructions, {label}", "per 64 KiB", d["instructions"] / (d["bytes"] / 65536),
+                None, note="callgrind, measured region only; data delivered")
+    for name, label, per in (("bulk_mtu1500", "bulk MTU 1500, offload", "segments"),
+                             ("bulk_mtu1500_nooffload", "bulk MTU 1500, no offload", "segments"),
                              ("bulk_mtu65535", "bulk MTU 65535", "segments"),
                              ("scale_0", "scaling N=0", "segments"),
                              ("scale_100000", "scaling N=100,000", "segments"),

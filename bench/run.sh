@@ -87,7 +87,12 @@ print(json.dumps({"bytes":r["bytes"],"wall_s":r["wall_s"],"gbps":r["gbps"],"cpu_
 
 bench_bulk() {
 	note "bulk: synack over the memlink, kernel over veth and loopback (${T} s each)"
-	for mtu in 1500 9000 65535; do
+	# MTU 1500 with the memlink's offload mode (TSO, checksum offload,
+	# super-segments carried whole), as the kernel's veth has; and without,
+	# for comparison.
+	emit bulk_mtu1500 synack "$(taskset -c $CPU "$SNB" bulk --mtu 1500 --seconds $T --offload)"
+	emit bulk_mtu1500_nooffload synack "$(taskset -c $CPU "$SNB" bulk --mtu 1500 --seconds $T)"
+	for mtu in 9000 65535; do
 		emit "bulk_mtu$mtu" synack "$(taskset -c $CPU "$SNB" bulk --mtu $mtu --seconds $T)"
 	done
 	[ $have_netns = 1 ] || return
@@ -145,11 +150,53 @@ bench_scale() {
 	done
 }
 
+# tap_recv NAME PORT [sn_bench options]: the kernel's client sends to
+# sn_bench tap-recv over a TAP in $PFX-tap.
+tap_recv() {
+	name=$1 port=$2; shift 2
+	in_ns $PFX-tap taskset -c $CPU "$SNB" tap-recv --tap snr0 --addr 198.18.4.2/24 \
+		--to $port --seconds $T "$@" >"$OUT/tap-recv.json" &
+	tp=$!
+	PIDS="$PIDS $tp"
+	i=0
+	until ip -n $PFX-tap link show snr0 >/dev/null 2>&1; do
+		i=$((i + 1)); [ $i -lt 50 ] || { note "tap: sn_bench did not come up"; return; }
+		sleep 0.1
+	done
+	ip -n $PFX-tap addr add 198.18.4.1/24 dev snr0
+	ip -n $PFX-tap link set snr0 up
+	in_ns $PFX-tap taskset -c $OTHER "$KB" send --to 198.18.4.2:$port --seconds $T >/dev/null
+	wait $tp
+	emit $name synack "$(cat "$OUT/tap-recv.json")"
+}
+
+# tap_send NAME PORT [sn_bench options]: sn_bench tap-send to the kernel's
+# receiver over a TAP in $PFX-tap.
+tap_send() {
+	name=$1 port=$2; shift 2
+	in_ns $PFX-tap taskset -c $OTHER "$KB" recv --port $port --seconds $T >"$OUT/recv.json" &
+	rp=$!
+	in_ns $PFX-tap taskset -c $CPU "$SNB" tap-send --tap snb0 --addr 198.18.3.2/24 \
+		--to 198.18.3.1:$port --seconds $T "$@" >"$OUT/tap-send.json" &
+	tp=$!
+	PIDS="$PIDS $rp $tp"
+	i=0
+	until ip -n $PFX-tap link show snb0 >/dev/null 2>&1; do
+		i=$((i + 1)); [ $i -lt 50 ] || { note "tap: sn_bench did not come up"; return; }
+		sleep 0.1
+	done
+	ip -n $PFX-tap addr add 198.18.3.1/24 dev snb0
+	ip -n $PFX-tap link set snb0 up
+	wait $tp
+	wait $rp
+	emit $name synack "$(cat "$OUT/recv.json")"
+}
+
 bench_tap() {
 	[ $have_netns = 1 ] && [ -c /dev/net/tun ] || { note "tap: skipped (needs netns and /dev/net/tun)"; return; }
 	note "TAP: Linux client -> synack listen --discard, and synack -> Linux (${T} s each)"
 	mkns tap || return
-	in_ns $PFX-tap taskset -c $CPU "$SYNACK" listen 5501 --discard -q --tap sn0 \
+	in_ns $PFX-tap taskset -c $CPU "$SYNACK" listen 5501 --discard --no-hash -q --tap sn0 \
 		--addr 198.18.2.2/24 --host-addr 198.18.2.1/24 2>"$OUT/tap-listen.err" &
 	lp=$!
 	PIDS="$PIDS $lp"
@@ -164,41 +211,24 @@ bench_tap() {
 	kill $lp 2>/dev/null
 	wait $lp 2>/dev/null
 
+	# The kernel's side autotunes its buffers up to tcp_rmem[2] and
+	# tcp_wmem[2]; synack's are fixed. So each direction twice: synack with
+	# its defaults (64 KiB), and with SO_SNDBUF and SO_RCVBUF set to those
+	# maxima, read here, in the same run.
+	wmax=$(awk '{print $3}' /proc/sys/net/ipv4/tcp_wmem 2>/dev/null)
+	rmax=$(awk '{print $3}' /proc/sys/net/ipv4/tcp_rmem 2>/dev/null)
+	echo "{\"tcp_wmem_max\":${wmax:-0},\"tcp_rmem_max\":${rmax:-0}}" >"$OUT/tap-bufs.json"
+	emit tap_bufs kernel "$(cat "$OUT/tap-bufs.json")"
+
 	# The same client to the library without the tool's SHA-256 of every
 	# byte (synack listen hashes what it receives, --discard too): sn_bench
-	# tap-recv, same defaults (64 KiB buffers).
-	in_ns $PFX-tap taskset -c $CPU "$SNB" tap-recv --tap snr0 --addr 198.18.4.2/24 \
-		--to 5503 --seconds $T >"$OUT/tap-recv.json" &
-	tp=$!
-	PIDS="$PIDS $tp"
-	i=0
-	until ip -n $PFX-tap link show snr0 >/dev/null 2>&1; do
-		i=$((i + 1)); [ $i -lt 50 ] || { note "tap: sn_bench did not come up"; return; }
-		sleep 0.1
-	done
-	ip -n $PFX-tap addr add 198.18.4.1/24 dev snr0
-	ip -n $PFX-tap link set snr0 up
-	in_ns $PFX-tap taskset -c $OTHER "$KB" send --to 198.18.4.2:5503 --seconds $T >/dev/null
-	wait $tp
-	emit tap_to_synack synack "$(cat "$OUT/tap-recv.json")"
+	# tap-recv.
+	tap_recv tap_to_synack 5503
+	[ -n "$wmax" ] && tap_recv tap_to_synack_bigbuf 5504 --sndbuf "$wmax" --rcvbuf "$rmax"
 
 	# The other way: sn_bench sends over a TAP to the kernel's receiver.
-	in_ns $PFX-tap taskset -c $OTHER "$KB" recv --port 5502 --seconds $T >"$OUT/recv.json" &
-	rp=$!
-	in_ns $PFX-tap taskset -c $CPU "$SNB" tap-send --tap snb0 --addr 198.18.3.2/24 \
-		--to 198.18.3.1:5502 --seconds $T >"$OUT/tap-send.json" &
-	tp=$!
-	PIDS="$PIDS $rp $tp"
-	i=0
-	until ip -n $PFX-tap link show snb0 >/dev/null 2>&1; do
-		i=$((i + 1)); [ $i -lt 50 ] || { note "tap: sn_bench did not come up"; return; }
-		sleep 0.1
-	done
-	ip -n $PFX-tap addr add 198.18.3.1/24 dev snb0
-	ip -n $PFX-tap link set snb0 up
-	wait $tp
-	wait $rp
-	emit tap_from_synack synack "$(cat "$OUT/recv.json")"
+	tap_send tap_from_synack 5502
+	[ -n "$wmax" ] && tap_send tap_from_synack_bigbuf 5505 --sndbuf "$wmax" --rcvbuf "$rmax"
 
 	# The kernel's figure: the same client to a Linux server over veth.
 	if ! ip netns list | awk '{print $1}' | grep -qx "$PFX-a"; then
@@ -216,16 +246,21 @@ bench_tap() {
 bench_instr() {
 	command -v valgrind >/dev/null 2>&1 || { note "instr: valgrind missing, skipped"; return; }
 	note "instructions: callgrind on the memlink benchmarks"
+	# glibc copies large blocks with `rep movsb`, which callgrind counts
+	# as one instruction per byte: a 64 KiB copy would weigh 65,536. A
+	# threshold above any copy keeps memcpy on its vector loop, whose
+	# instructions are counted as the CPU runs them.
 	cg() {
 		name=$1; shift
-		j=$(valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$OUT/cg.$name" \
+		j=$(GLIBC_TUNABLES=glibc.cpu.x86_rep_movsb_threshold=4294967295 valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$OUT/cg.$name" \
 			"$SNB" "$@" 2>/dev/null)
 		ir=$(awk '/^(summary|totals):/ {print $2; exit}' "$OUT/cg.$name")
 		[ -n "$j" ] && [ -n "$ir" ] || return
 		emit "instr_$name" synack "$(python3 -c 'import json,sys
 d=json.loads(sys.argv[1]); d["instructions"]=int(sys.argv[2]); print(json.dumps(d))' "$j" "$ir")"
 	}
-	cg bulk_mtu1500 bulk --mtu 1500 --bytes $CG_BYTES --seconds 120
+	cg bulk_mtu1500 bulk --mtu 1500 --bytes $CG_BYTES --seconds 120 --offload
+	cg bulk_mtu1500_nooffload bulk --mtu 1500 --bytes $CG_BYTES --seconds 120
 	cg bulk_mtu65535 bulk --mtu 65535 --bytes $((CG_BYTES * 2)) --seconds 120
 	cg crr crr --count $CG_CONNS --seconds 120
 	cg scale_0 scale --n 0 --bytes $CG_BYTES --seconds 120

@@ -8,12 +8,14 @@
  * because a 4-tuple toward one server port leaves only 28,232 ephemeral ports
  * per client address and the memory benchmark wants a million connections.
  *
- *   sn_bench bulk  --mtu M --seconds S [--bytes B]   one flow, client -> server
+ *   sn_bench bulk  --mtu M --seconds S [--bytes B] [--offload]   one flow, client -> server
+ *                  (--offload: the memlink's offload mode, TSO and checksum offload, as veth)
  *   sn_bench crr   --seconds S --count C             connect, 64 B each way, close
  *   sn_bench mem   --n N [--tw]                      N idle connections (or TIME-WAITs)
  *   sn_bench scale --n N --seconds S                 bulk beside N idle keepalive conns
  *   sn_bench tap-send --tap NAME --addr A/P --to IP:PORT --seconds S [--buf B]
  *   sn_bench tap-recv --tap NAME --addr A/P [--to PORT] --seconds S [--buf B]
+ *        (--sndbuf B, --rcvbuf B: SO_SNDBUF and SO_RCVBUF on the socket)
  *
  * Each mode prints one JSON object on stdout. The measured region is wrapped
  * in callgrind toggles, so `valgrind --tool=callgrind --collect-atstart=no`
@@ -76,6 +78,7 @@ struct world {
 	struct sn_netif *srv_nif;
 	unsigned naddrs;
 	bool virtual_clock;  /* mem: time stands still (1 µs per pump) so nothing expires */
+	bool offload;        /* the memlink's offload mode (bulk --offload) */
 	uint64_t now_us;
 };
 
@@ -93,7 +96,8 @@ static uint64_t world_now(struct world *w)
 
 /* Frames for the client end go to the netif that owns the destination
  * address, as a switch would; the memlink only has two ends. */
-static void deliver_cli(void *ctx, const void *frame, size_t len, uint64_t now_us)
+static void deliver_cli(void *ctx, const void *frame, size_t len, unsigned rx_flags,
+                        uint64_t now_us)
 {
 	struct world *w = ctx;
 	const uint8_t *f = frame;
@@ -103,13 +107,14 @@ static void deliver_cli(void *ctx, const void *frame, size_t len, uint64_t now_u
 		if (dst - CLIENT_BASE < w->naddrs)
 			i = dst - CLIENT_BASE;
 	}
-	sn_input(w->cli, w->cli_nif[i], frame, len, now_us);
+	sn_input_ex(w->cli, w->cli_nif[i], frame, len, rx_flags, now_us);
 }
 
-static void deliver_srv(void *ctx, const void *frame, size_t len, uint64_t now_us)
+static void deliver_srv(void *ctx, const void *frame, size_t len, unsigned rx_flags,
+                        uint64_t now_us)
 {
 	struct world *w = ctx;
-	sn_input(w->srv, w->srv_nif, frame, len, now_us);
+	sn_input_ex(w->srv, w->srv_nif, frame, len, rx_flags, now_us);
 }
 
 static struct sn_netif *add_netif(struct sn_stack *st, struct world *w, int end, uint32_t addr,
@@ -126,14 +131,22 @@ static struct sn_netif *add_netif(struct sn_stack *st, struct world *w, int end,
 	return nif;
 }
 
-static void world_init(struct world *w, uint16_t mtu, unsigned naddrs, uint32_t bufsize)
+/* The memory benchmark holds up to a million TIME-WAIT records: no cap. The
+ * others keep the default (131072, as the kernel's tcp_max_tw_buckets). */
+static bool tw_unlimited;
+
+static void world_init_offload(struct world *w, uint16_t mtu, unsigned naddrs, uint32_t bufsize,
+                               bool offload)
 {
 	memset(w, 0, sizeof(*w));
 	w->naddrs = naddrs;
+	w->offload = offload;
 	w->link = sn_memlink_new(1);
 	struct sn_config cfg;
 	sn_config_init(&cfg);
 	cfg.random_seed = 42;
+	if (tw_unlimited)
+		cfg.tw_max = 0;
 	if (bufsize) {
 		cfg.rcvbuf = bufsize;
 		cfg.sndbuf = bufsize;
@@ -144,8 +157,10 @@ static void world_init(struct world *w, uint16_t mtu, unsigned naddrs, uint32_t 
 		fprintf(stderr, "sn_bench: out of memory\n");
 		exit(1);
 	}
-	sn_memlink_set_deliver(w->link, 0, deliver_cli, w);
-	sn_memlink_set_deliver(w->link, 1, deliver_srv, w);
+	/* Before the netifs: they ask the link for its offloads when added. */
+	sn_memlink_set_offload(w->link, offload);
+	sn_memlink_set_deliver_ex(w->link, 0, deliver_cli, w);
+	sn_memlink_set_deliver_ex(w->link, 1, deliver_srv, w);
 	w->srv_nif = add_netif(w->srv, w, 1, SERVER_ADDR, mtu, mac_server);
 	/* Permanent ARP entries: the benchmarks measure TCP, not ARP. */
 	struct in_addr a;
@@ -163,6 +178,11 @@ static void world_init(struct world *w, uint16_t mtu, unsigned naddrs, uint32_t 
 	 * then jumps, and a later one on the same 4-tuple could get a lower
 	 * ISN, which a TIME-WAIT record rightly refuses. */
 	pump(w);
+}
+
+static void world_init(struct world *w, uint16_t mtu, unsigned naddrs, uint32_t bufsize)
+{
+	world_init_offload(w, mtu, naddrs, bufsize, false);
 }
 
 /* One turn of the driver: frames in flight arrive, then both stacks run
@@ -307,7 +327,7 @@ static void bulk_start(struct world *w, struct bulk *b)
 }
 
 struct bulk_result {
-	uint64_t bytes, segs;
+	uint64_t bytes, segs, tso;
 	double wall_s, cpu_s;
 };
 
@@ -333,7 +353,8 @@ static void bulk_run(struct world *w, struct bulk *b, double seconds, uint64_t b
 	r->cpu_s = (double)(cpu_ns() - c0) / 1e9;
 	sn_stats(w->cli, &s1);
 	r->bytes = b->received - rx0;
-	r->segs = s1.tcp_tx - s0.tcp_tx;
+	r->segs = s1.tcp_tx - s0.tcp_tx; /* a super-segment counts its pieces */
+	r->tso = s1.tcp_tso_tx - s0.tcp_tso_tx;
 }
 
 static void print_bulk(const char *mode, unsigned mtu, const struct bulk_result *r, const char *extra)
@@ -346,16 +367,17 @@ static void print_bulk(const char *mode, unsigned mtu, const struct bulk_result 
 	       r->segs ? r->cpu_s * 1e9 / (double)r->segs : 0, extra ? extra : "");
 }
 
-static int mode_bulk(unsigned mtu, double seconds, uint64_t bytes, uint32_t bufsize)
+static int mode_bulk(unsigned mtu, double seconds, uint64_t bytes, uint32_t bufsize, bool offload)
 {
 	struct world w;
 	struct bulk b;
-	world_init(&w, (uint16_t)mtu, 1, bufsize);
+	world_init_offload(&w, (uint16_t)mtu, 1, bufsize, offload);
 	bulk_start(&w, &b);
 	struct bulk_result r;
 	bulk_run(&w, &b, seconds, bytes, &r);
-	char extra[64];
-	snprintf(extra, sizeof(extra), ",\"bufsize\":%u", bufsize);
+	char extra[96];
+	snprintf(extra, sizeof(extra), ",\"bufsize\":%u,\"offload\":%d,\"tso_segments\":%llu",
+	         bufsize, offload ? 1 : 0, (unsigned long long)r.tso);
 	print_bulk("bulk", mtu, &r, extra);
 	world_free(&w);
 	return 0;
@@ -543,6 +565,7 @@ static int mode_mem(size_t n, bool tw)
 {
 	struct world w;
 	struct idle d = {.n = n};
+	tw_unlimited = true;
 	world_init(&w, 1500, addrs_for(n), 0);
 	w.virtual_clock = true;
 	d.cli = calloc(n, sizeof(*d.cli));
@@ -684,6 +707,18 @@ static int tap_stack(const char *tapname, char name[IFNAMSIZ], struct in_addr me
 	return 0;
 }
 
+/* SO_SNDBUF / SO_RCVBUF on s, for those given (non-zero). */
+static void set_sockbufs(struct sn_sock *s, uint32_t sndbuf, uint32_t rcvbuf)
+{
+	int v;
+	if (sndbuf && (v = (int)sndbuf, sn_setsockopt(s, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v))) < 0)
+		fprintf(stderr, "sn_bench: SO_SNDBUF %u refused\n", sndbuf);
+	if (rcvbuf && (v = (int)rcvbuf, sn_setsockopt(s, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v))) < 0)
+		fprintf(stderr, "sn_bench: SO_RCVBUF %u refused\n", rcvbuf);
+}
+
+static uint32_t opt_sndbuf, opt_rcvbuf;
+
 static int mode_tap_send(const char *tapname, const char *addr, const char *to, double seconds,
                          uint32_t bufsize)
 {
@@ -709,6 +744,7 @@ static int mode_tap_send(const char *tapname, const char *addr, const char *to, 
 	printf("{\"tap\":\"%s\"}\n", name);
 	fflush(stdout);
 	struct sn_sock *s = sn_socket(st);
+	set_sockbufs(s, opt_sndbuf, opt_rcvbuf);
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr = dst};
 	for (int tries = 0;; tries++) {
 		err = sn_loop_connect(loop, s, (struct sockaddr *)&a, sizeof(a), 1000000);
@@ -720,6 +756,7 @@ static int mode_tap_send(const char *tapname, const char *addr, const char *to, 
 		}
 		sn_close(s);
 		s = sn_socket(st);
+		set_sockbufs(s, opt_sndbuf, opt_rcvbuf);
 		usleep(200000);
 	}
 	uint64_t sent = 0, t0 = mono_ns(), c0 = cpu_ns(), until = t0 + (uint64_t)(seconds * 1e9);
@@ -731,8 +768,9 @@ static int mode_tap_send(const char *tapname, const char *addr, const char *to, 
 	}
 	sn_loop_close(loop, s, 3000000);
 	double wall = (double)(mono_ns() - t0) / 1e9, cpu = (double)(cpu_ns() - c0) / 1e9;
-	printf("{\"bench\":\"tap_send\",\"bytes\":%llu,\"wall_s\":%.3f,\"cpu_s\":%.3f,\"gbps\":%.3f}\n",
-	       (unsigned long long)sent, wall, cpu, (double)sent * 8 / wall / 1e9);
+	printf("{\"bench\":\"tap_send\",\"bytes\":%llu,\"wall_s\":%.3f,\"cpu_s\":%.3f,\"gbps\":%.3f,"
+	       "\"sndbuf\":%u,\"rcvbuf\":%u}\n",
+	       (unsigned long long)sent, wall, cpu, (double)sent * 8 / wall / 1e9, opt_sndbuf, opt_rcvbuf);
 	sn_loop_free(loop);
 	sn_stack_free(st);
 	sn_tap_free(tap);
@@ -756,6 +794,7 @@ static int mode_tap_recv(const char *tapname, const char *addr, uint16_t port, d
 	if (tap_stack(tapname, name, me, prefix, bufsize, &st, &tap, &loop) != 0)
 		return 1;
 	struct sn_sock *ls = sn_socket(st);
+	set_sockbufs(ls, opt_sndbuf, opt_rcvbuf); /* an accepted connection inherits them */
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr = me};
 	if (sn_bind(ls, (struct sockaddr *)&a, sizeof(a)) < 0 || sn_listen(ls, 4) < 0)
 		return 1;
@@ -779,8 +818,9 @@ static int mode_tap_recv(const char *tapname, const char *addr, uint16_t port, d
 	double wall = t0 ? (double)(mono_ns() - t0) / 1e9 : 0, cpu = (double)(cpu_ns() - c0) / 1e9;
 	sn_loop_close(loop, c, 2000000);
 	printf("{\"bench\":\"tap_recv\",\"bytes\":%llu,\"wall_s\":%.3f,\"cpu_s\":%.3f,\"gbps\":%.3f,"
-	       "\"bufsize\":%u}\n",
-	       (unsigned long long)got, wall, cpu, wall > 0 ? (double)got * 8 / wall / 1e9 : 0, bufsize);
+	       "\"bufsize\":%u,\"sndbuf\":%u,\"rcvbuf\":%u}\n",
+	       (unsigned long long)got, wall, cpu, wall > 0 ? (double)got * 8 / wall / 1e9 : 0, bufsize,
+	       opt_sndbuf, opt_rcvbuf);
 	sn_loop_free(loop);
 	sn_stack_free(st);
 	sn_tap_free(tap);
@@ -792,12 +832,13 @@ static int mode_tap_recv(const char *tapname, const char *addr, uint16_t port, d
 static void usage(void)
 {
 	fprintf(stderr,
-	        "usage: sn_bench bulk [--mtu M] [--seconds S] [--bytes B] [--buf BYTES]\n"
+	        "usage: sn_bench bulk [--mtu M] [--seconds S] [--bytes B] [--buf BYTES] [--offload]\n"
 	        "       sn_bench crr [--seconds S] [--count C]\n"
 	        "       sn_bench mem --n N [--tw]\n"
 	        "       sn_bench scale --n N [--seconds S] [--bytes B] [--mtu M]\n"
 	        "       sn_bench tap-send --tap NAME --addr A/P --to IP:PORT [--seconds S] [--buf B]\n"
-	        "       sn_bench tap-recv --tap NAME --addr A/P [--to PORT] [--seconds S] [--buf B]\n");
+	        "       sn_bench tap-recv --tap NAME --addr A/P [--to PORT] [--seconds S] [--buf B]\n"
+	        "       (tap modes: [--sndbuf B] [--rcvbuf B], SO_SNDBUF / SO_RCVBUF)\n");
 	exit(2);
 }
 
@@ -810,13 +851,17 @@ int main(int argc, char **argv)
 	double seconds = 2;
 	uint64_t bytes = 0, count = 1000000;
 	size_t n = 0;
-	bool tw = false;
+	bool tw = false, offload = false;
 	uint32_t bufsize = 0;
 	const char *tap = "snb0", *addr = NULL, *to = NULL;
 	for (int i = 2; i < argc; i++) {
 		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(o, "--tw")) {
 			tw = true;
+			continue;
+		}
+		if (!strcmp(o, "--offload")) {
+			offload = true;
 			continue;
 		}
 		if (!v)
@@ -834,6 +879,10 @@ int main(int argc, char **argv)
 			n = strtoull(v, NULL, 0);
 		else if (!strcmp(o, "--buf"))
 			bufsize = (uint32_t)strtoul(v, NULL, 0);
+		else if (!strcmp(o, "--sndbuf"))
+			opt_sndbuf = (uint32_t)strtoul(v, NULL, 0);
+		else if (!strcmp(o, "--rcvbuf"))
+			opt_rcvbuf = (uint32_t)strtoul(v, NULL, 0);
 		else if (!strcmp(o, "--tap"))
 			tap = v;
 		else if (!strcmp(o, "--addr"))
@@ -846,7 +895,7 @@ int main(int argc, char **argv)
 	if (mtu < 576 || mtu > 65535)
 		usage();
 	if (!strcmp(mode, "bulk"))
-		return mode_bulk(mtu, seconds, bytes, bufsize);
+		return mode_bulk(mtu, seconds, bytes, bufsize, offload);
 	if (!strcmp(mode, "crr"))
 		return mode_crr(seconds, count);
 	if (!strcmp(mode, "mem") && n)

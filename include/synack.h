@@ -181,6 +181,15 @@ struct sn_config {
 
 	/* See struct sn_profile; sn_config_init sets the "synack" profile. */
 	struct sn_profile profile;
+
+	/*
+	 * TIME-WAIT records held at most (131072, Linux's tcp_max_tw_buckets
+	 * here; 0 = no limit). A connection entering TIME-WAIT beyond it ends
+	 * the oldest record early: the one whose old duplicates have had the
+	 * longest to die. Bounds the memory a stream of short connections, or
+	 * a peer that makes us close first, can take (about 90 bytes a record).
+	 */
+	uint32_t tw_max;
 };
 
 void sn_config_init(struct sn_config *cfg);
@@ -203,6 +212,32 @@ void sn_stack_free(struct sn_stack *stack);
 /* Network interfaces                                                       */
 /* ------------------------------------------------------------------------ */
 
+/*
+ * Offloads a driver may declare (struct sn_netif_ops.offload), as a NIC's
+ * features (Linux NETIF_F_HW_CSUM, NETIF_F_TSO): work the stack leaves to
+ * the driver, or to a peer that does not need it done.
+ *
+ * SN_NETIF_TX_CSUM: every TCP segment the stack sends on this netif leaves
+ * with its checksum field holding the folded pseudo-header sum (not
+ * complemented; virtio-net's NEEDS_CSUM, Linux's CHECKSUM_PARTIAL) instead
+ * of the checksum: the sum over the TCP header and data from the end of the
+ * 20-byte IPv4 header (csum_start), stored at offset 16 of the TCP header
+ * (csum_offset), completes it. The driver completes it, or hands the frame
+ * to a receiver that does not verify it (sn_input_ex with SN_RX_CSUM_OK).
+ * Other frames (ARP, ICMP) always carry complete checksums.
+ *
+ * SN_NETIF_TSO (needs SN_NETIF_TX_CSUM and transmit_gso): the stack may
+ * hand transmit_gso a TCP segment carrying several MSS of data, an IPv4
+ * packet of up to tso_max bytes, with the size to cut it at. The driver
+ * cuts it (each piece with the headers replicated, the sequence number
+ * advanced, the IP ID incremented, FIN and PSH on the last piece only, and
+ * its own checksums), or passes it whole to a peer that takes it so.
+ */
+enum {
+	SN_NETIF_TX_CSUM = 1u << 0,
+	SN_NETIF_TSO = 1u << 1,
+};
+
 struct sn_netif_ops {
 	/*
 	 * Send one Ethernet II frame (no preamble, no FCS). Return 0 on success
@@ -211,6 +246,21 @@ struct sn_netif_ops {
 	 * the time of the sn_input or sn_poll call that produced the frame.
 	 */
 	int (*transmit)(void *ctx, const void *frame, size_t len, uint64_t now_us);
+	/*
+	 * Optional, with SN_NETIF_TSO: send a TCP/IPv4 super-segment (longer
+	 * than the MTU) to be cut into pieces of gso_size bytes of data, the
+	 * last piece possibly shorter. Used only for such segments; everything
+	 * else goes through transmit.
+	 */
+	int (*transmit_gso)(void *ctx, const void *frame, size_t len, uint16_t gso_size,
+	                    uint64_t now_us);
+	/*
+	 * Optional: the offloads this driver offers (SN_NETIF_*), asked once,
+	 * by sn_netif_add. With SN_NETIF_TSO, *tso_max is the longest IPv4
+	 * packet transmit_gso takes (the stack leaves it at 65535 if not set).
+	 * Absent: no offload.
+	 */
+	unsigned (*offload)(void *ctx, uint32_t *tso_max);
 };
 
 struct sn_netif_config {
@@ -245,6 +295,21 @@ void sn_netif_set_capture(struct sn_netif *netif, sn_capture_fn fn, void *ctx);
 /* A frame arrived on netif. The stack does not keep the pointer. */
 void sn_input(struct sn_stack *stack, struct sn_netif *netif, const void *frame, size_t len,
               uint64_t now_us);
+
+/*
+ * What a driver knows about a received frame (sn_input_ex):
+ * SN_RX_CSUM_OK: the TCP checksum needs no verification, because the driver
+ * verified it (virtio-net DATA_VALID, a NIC's RX checksum offload) or because
+ * the frame never crossed anything that could corrupt it and its sender left
+ * the checksum to the link (virtio-net NEEDS_CSUM from a local sender; the
+ * memlink's offload mode). The field may then hold a partial sum. Say it only
+ * when it is true: the stack takes such a segment without looking.
+ */
+enum {
+	SN_RX_CSUM_OK = 1u << 0,
+};
+void sn_input_ex(struct sn_stack *stack, struct sn_netif *netif, const void *frame, size_t len,
+                 unsigned rx_flags, uint64_t now_us);
 
 /*
  * Run every timer due at now_us and send queued output. Socket calls such as
@@ -443,7 +508,10 @@ int sn_tcp_info(const struct sn_sock *s, struct sn_tcp_info *info);
 	X(tcp_sack_rescue, "rescue retransmissions (RFC 6675 NextSeg rule 4)")             \
 	X(tcp_limited_transmit, "segments sent by limited transmit (RFC 3042)")            \
 	X(tcp_rto_events, "retransmission timeouts of data")                              \
-	X(tcp_hystart_exits, "slow starts left early by HyStart++ (RFC 9406)")
+	X(tcp_hystart_exits, "slow starts left early by HyStart++ (RFC 9406)")             \
+	X(tcp_tw_evicted, "TIME-WAIT records ended early to stay within tw_max")          \
+	X(tcp_tso_tx, "TCP super-segments handed to the link to cut (TSO; their pieces count in tcp_tx)") \
+	X(tcp_rx_csum_trusted, "TCP segments taken without verifying the checksum (SN_RX_CSUM_OK)")
 
 struct sn_stats {
 #define SN_STATS_DECL(name, desc) uint64_t name;
@@ -487,6 +555,9 @@ struct sn_trace_seg {
 	uint8_t wscale;        /* window-scale shift, if SN_TRACE_OPT_WSCALE */
 	uint8_t num_sack;      /* SACK blocks below */
 	uint32_t sack[4][2];   /* [left, right) as on the wire */
+	/* SEG_OUT: a TSO super-segment (len > gso_size), which the link cuts
+	 * into pieces of gso_size bytes; 0 for an ordinary segment. */
+	uint16_t gso_size;
 };
 enum {
 	SN_TRACE_OPT_WSCALE = 1u << 0,
@@ -557,6 +628,27 @@ void sn_memlink_free(struct sn_memlink *link);
 const struct sn_netif_ops *sn_memlink_ops(void);
 void *sn_memlink_end(struct sn_memlink *link, int end);
 void sn_memlink_set_deliver(struct sn_memlink *link, int end, sn_deliver_fn fn, void *ctx);
+/* The same for a receiver that takes each frame's SN_RX_* flags (pass them
+ * to sn_input_ex); replaces a function set with sn_memlink_set_deliver. */
+typedef void (*sn_deliver_ex_fn)(void *ctx, const void *frame, size_t len, unsigned rx_flags,
+                                 uint64_t now_us);
+void sn_memlink_set_deliver_ex(struct sn_memlink *link, int end, sn_deliver_ex_fn fn, void *ctx);
+/*
+ * Offload mode, off by default; set it before adding the netifs, which ask
+ * for the offloads once. With it on, both ends offer SN_NETIF_TX_CSUM and
+ * SN_NETIF_TSO (tso_max 65535), as a veth pair does, and the link carries
+ * super-segments whole: the receiver gets one frame of up to 64 KiB, and
+ * gets it with SN_RX_CSUM_OK (sn_deliver_ex_fn), the TCP checksum left as
+ * the sender's partial sum. That is honest only because memory does not
+ * corrupt: so in a direction with any impairment but a plain delay (loss,
+ * duplication, reordering, corruption, a rate limit, a scheduled drop), the
+ * link first cuts each super-segment into MSS-sized frames and completes
+ * every TCP checksum, and only then impairs them, one frame at a time, as a
+ * wire would (Linux's netem does the same before it corrupts); those frames
+ * arrive without SN_RX_CSUM_OK and are verified. A super-segment sent to a
+ * link whose offload mode is off is cut the same way.
+ */
+void sn_memlink_set_offload(struct sn_memlink *link, int on);
 /* Impairments of frames sent from end `from_end`. Zeroed by default. */
 void sn_memlink_set_impair(struct sn_memlink *link, int from_end,
                            const struct sn_link_impair *imp);
@@ -617,8 +709,12 @@ int sn_pcap_close(struct sn_pcap *p);
  *
  * sn_tap_new wraps an fd (it owns it from then on) as the ctx for
  * sn_netif_add with sn_tap_ops(). sn_tap_receive reads up to max_frames
- * pending frames and hands each to sn_input; it returns how many, 0 when
- * none was pending, or a negative errno if the first read failed.
+ * pending frames and hands each to sn_input_ex (SN_RX_CSUM_OK when the
+ * kernel verified the checksum or left it to us); it returns how many, 0
+ * when none was pending, or a negative errno if the first read failed.
+ * With the virtio-net header (sn_tap_open's devices) the driver offers the
+ * stack checksum and segmentation offload (SN_NETIF_TX_CSUM, SN_NETIF_TSO):
+ * the kernel completes checksums and takes 64 KiB TCP segments whole.
  */
 struct sn_tap {
 	int fd;
@@ -634,7 +730,8 @@ void sn_tap_free(struct sn_tap *tap);
 const struct sn_netif_ops *sn_tap_ops(void);
 int sn_tap_receive(struct sn_tap *tap, struct sn_stack *stack, struct sn_netif *netif,
                    uint64_t now_us, unsigned max_frames);
-/* The same, handing each frame to deliver(ctx, ...) instead (a filter). */
+/* The same, handing each frame to deliver(ctx, ...) instead (a filter), with
+ * any checksum the kernel left to us completed. */
 int sn_tap_read(struct sn_tap *tap, sn_deliver_fn deliver, void *ctx, uint64_t now_us,
                 unsigned max_frames);
 

@@ -58,8 +58,11 @@ struct sn_netif {
 	uint32_t addr, mask, gateway;
 	uint16_t mtu;
 	uint8_t mac[6];
+	unsigned offload;           /* SN_NETIF_* the driver offers (sn_netif_add) */
+	uint32_t tso_max;           /* with SN_NETIF_TSO: longest IPv4 packet to hand it */
 	sn_capture_fn capture;
 	void *capture_ctx;
+	uint8_t *capture_buf;       /* netif_capture's copy, allocated on first use */
 };
 
 struct sn_arp_pending; /* a frame waiting for resolution, ip/arp.c */
@@ -84,6 +87,7 @@ struct sn_arp_table {
 	struct sn_arp_entry *bucket[SN_ARP_BUCKETS];
 	struct sn_list all;
 	size_t count;
+	uint64_t next_us;          /* no entry is due before this (a lower bound) */
 };
 
 /* ---- TCP ---------------------------------------------------------------- */
@@ -344,6 +348,11 @@ struct sn_stack {
 	struct sn_list event_q;      /* sockets with events to deliver */
 	struct sn_list output_q;     /* sockets with output to send */
 	struct sn_sock *dead;        /* to free at the end of the flush */
+	/* Freed sockets kept for reuse (tcb.c), linked through hash_next, at
+	 * most SN_FREE_CACHE; the blocks of TIME-WAIT records with a free one. */
+	struct sn_sock *free_socks;
+	unsigned nfree_socks;
+	struct sn_list tw_blocks;
 
 	/* RFC 5961 section 7 challenge ACK limit: count in the current second. */
 	uint64_t challenge_window_us;
@@ -389,6 +398,11 @@ static inline uint32_t tcp_stamp(const struct sn_stack *st)
 void stack_enter(struct sn_stack *st, uint64_t now_us);
 void stack_leave(struct sn_stack *st);
 void stack_trace(struct sn_stack *st, const struct sn_trace_event *ev);
+/* Hand a frame to the netif's capture hook. csum_partial: its TCP checksum
+ * may be a partial sum (checksum offload); the capture gets a copy with the
+ * checksum completed, as the frame is on the wire. */
+void netif_capture(struct sn_netif *nif, int dir, const void *frame, size_t len,
+                   bool csum_partial);
 #define STAT_INC(st, name) ((st)->stats.name++)
 #define STAT_ADD(st, name, n) ((st)->stats.name += (n))
 
@@ -397,18 +411,36 @@ void stack_trace(struct sn_stack *st, const struct sn_trace_event *ev);
 void arp_input(struct sn_netif *nif, const uint8_t *pkt, size_t len);
 /* Send an IPv4 packet whose header and payload are at `ip` (len bytes), with
  * SN_ETH_HLEN bytes of headroom before it. Fills the Ethernet header. */
-void arp_output(struct sn_netif *nif, uint32_t next_hop, uint8_t *ip, size_t len);
+void arp_output(struct sn_netif *nif, uint32_t next_hop, uint8_t *ip, size_t len,
+                uint16_t gso_size);
 void arp_poll(struct sn_stack *st);
 uint64_t arp_next_deadline(const struct sn_stack *st);
 void arp_free_all(struct sn_stack *st);
 
-void ipv4_input(struct sn_netif *nif, const uint8_t *pkt, size_t len);
+void ipv4_input(struct sn_netif *nif, const uint8_t *pkt, size_t len, unsigned rx_flags);
 /* Route dst: the netif to leave by and the next hop; NULL if none. */
 struct sn_netif *ipv4_route(struct sn_stack *st, uint32_t dst, uint32_t *next_hop);
-/* Fill the IPv4 header at st->frame + SN_ETH_HLEN for a payload of
- * payload_len bytes already in place behind it, and send. */
+/* The netif a packet to dst leaves by: nif if dst is on its link, else the
+ * route's (ipv4_output decides the same way); NULL if there is none. Inline:
+ * every segment asks, and the answer is nearly always the first test. */
+static inline struct sn_netif *ipv4_out_netif(struct sn_stack *st, struct sn_netif *nif,
+                                              uint32_t dst, uint32_t *next_hop)
+{
+	if (nif && ((dst ^ nif->addr) & nif->mask) == 0) {
+		*next_hop = dst;
+		return nif;
+	}
+	return ipv4_route(st, dst, next_hop);
+}
+/*
+ * Fill the IPv4 header at st->frame + SN_ETH_HLEN for a payload of
+ * payload_len bytes already in place behind it, and send. A TCP
+ * super-segment (SN_NETIF_TSO) gives the size its data is cut at and the
+ * number of pieces, which take consecutive IP IDs as the packets they
+ * become; gso_size 0 and segs 1 for any other packet.
+ */
 void ipv4_output(struct sn_stack *st, struct sn_netif *nif, uint32_t src, uint32_t dst,
-                 uint8_t proto, size_t payload_len);
+                 uint8_t proto, size_t payload_len, uint16_t gso_size, unsigned segs);
 
 void icmp_input(struct sn_netif *nif, const struct sn_ipv4 *ip, const uint8_t *pkt, size_t len);
 
@@ -444,6 +476,9 @@ void tcb_set_state(struct sn_sock *s, int state);
 void tcb_hash_insert(struct sn_sock *s);
 void tcb_hash_remove(struct sn_sock *s);
 struct sn_sock *tcb_lookup(struct sn_stack *st, const struct sn_tuple *t);
+/* The connection with 4-tuple t; if there is none, *tw is its TIME-WAIT
+ * record or NULL. */
+struct sn_sock *tcb_demux(struct sn_stack *st, const struct sn_tuple *t, struct sn_tw **tw);
 int tcb_bind(struct sn_sock *s, uint32_t addr, uint16_t port);
 void tcb_unbind(struct sn_sock *s);
 struct sn_sock *tcb_find_listener(struct sn_stack *st, uint32_t addr, uint16_t port);
@@ -462,6 +497,8 @@ void tw_restart(struct sn_stack *st, struct sn_tw *tw);
 void tw_expire(struct sn_stack *st);
 void tw_kill(struct sn_stack *st, struct sn_tw *tw);
 void tw_free_all(struct sn_stack *st);
+/* Free the sockets and TIME-WAIT records kept for reuse (stack teardown). */
+void tcb_cache_free(struct sn_stack *st);
 /* When the oldest TIME-WAIT record expires (µs), or SN_TIME_NEVER. */
 uint64_t tw_next_deadline(const struct sn_stack *st);
 uint64_t tuple_siphash(const struct sn_tuple *t, const uint8_t key[16]);
@@ -474,7 +511,9 @@ uint32_t isn_generate(struct sn_stack *st, const struct sn_tuple *t);
 void tcp_rtt_init(struct sn_sock *s);
 
 /* input.c */
-void tcp_input(struct sn_netif *nif, const struct sn_ipv4 *ip, const uint8_t *seg, size_t len);
+/* rx_flags: SN_RX_CSUM_OK skips the checksum, as the driver vouched for it. */
+void tcp_input(struct sn_netif *nif, const struct sn_ipv4 *ip, const uint8_t *seg, size_t len,
+               unsigned rx_flags);
 /* ICMP Destination Unreachable (code) about our segment with tuple t and
  * sequence number seq. */
 void tcp_icmp_unreach(struct sn_stack *st, const struct sn_tuple *t, uint32_t seq, uint8_t code);

@@ -21,6 +21,7 @@ void sn_config_init(struct sn_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->msl_ms = 30000;
+	cfg->tw_max = 131072;
 	cfg->syn_retries = 6;
 	cfg->synack_retries = 5;
 	cfg->data_retries = 15;
@@ -176,7 +177,9 @@ struct sn_stack *sn_stack_new(const struct sn_config *cfg)
 
 	sn_wheel_init(&st->wheel, 0, tcp_timer_fns);
 	sn_list_init(&st->arp.all);
+	st->arp.next_us = SN_TIME_NEVER;
 	sn_list_init(&st->tw_fifo);
+	sn_list_init(&st->tw_blocks);
 	sn_list_init(&st->socks);
 	sn_list_init(&st->event_q);
 	sn_list_init(&st->output_q);
@@ -195,10 +198,12 @@ void sn_stack_free(struct sn_stack *st)
 		return;
 	tcb_free_all(st);
 	tw_free_all(st);
+	tcb_cache_free(st);
 	arp_free_all(st);
 	while (st->netifs) {
 		struct sn_netif *n = st->netifs;
 		st->netifs = n->next;
+		free(n->capture_buf);
 		free(n);
 	}
 	free(st->conns.bucket);
@@ -229,6 +234,16 @@ struct sn_netif *sn_netif_add(struct sn_stack *st, const struct sn_netif_ops *op
 	n->gateway = ntohl(cfg->gateway.s_addr);
 	n->mtu = cfg->mtu;
 	memcpy(n->mac, cfg->mac, 6);
+	if (ops->offload) {
+		uint32_t tso_max = 0;
+		n->offload = ops->offload(ctx, &tso_max) & (SN_NETIF_TX_CSUM | SN_NETIF_TSO);
+		/* As Linux (netdev_fix_features): no TSO without checksum
+		 * offload, since every piece needs its own checksum, nor
+		 * without the op that carries the piece size. */
+		if (!(n->offload & SN_NETIF_TX_CSUM) || !ops->transmit_gso)
+			n->offload &= ~(unsigned)SN_NETIF_TSO;
+		n->tso_max = tso_max && tso_max < 65535 ? tso_max : 65535;
+	}
 	/* Append, so the first netif added is the first route tried. */
 	struct sn_netif **pp = &st->netifs;
 	while (*pp)
@@ -244,6 +259,28 @@ void sn_netif_set_capture(struct sn_netif *nif, sn_capture_fn fn, void *ctx)
 {
 	nif->capture = fn;
 	nif->capture_ctx = ctx;
+}
+
+/*
+ * A capture shows checksums as they are on the wire: with checksum offload
+ * the driver (or the kernel behind it) completes them after this point, so
+ * the capture completes them in a copy, which costs a pass over the frame
+ * only while a capture is on. A TSO super-segment is captured as the one
+ * frame it is when handed over, as tcpdump shows it on a host with TSO.
+ */
+void netif_capture(struct sn_netif *nif, int dir, const void *frame, size_t len,
+                   bool csum_partial)
+{
+	uint64_t now = nif->stack->now_us;
+	if (csum_partial && len <= SN_FRAME_MAX &&
+	    (nif->capture_buf || (nif->capture_buf = malloc(SN_FRAME_MAX)))) {
+		memcpy(nif->capture_buf, frame, len);
+		if (sn_tcp_frame_csum(nif->capture_buf, len)) {
+			nif->capture(nif->capture_ctx, dir, nif->capture_buf, len, now);
+			return;
+		}
+	}
+	nif->capture(nif->capture_ctx, dir, frame, len, now);
 }
 
 void stack_trace(struct sn_stack *st, const struct sn_trace_event *ev)
@@ -314,9 +351,15 @@ void stack_leave(struct sn_stack *st)
 void sn_input(struct sn_stack *st, struct sn_netif *nif, const void *frame, size_t len,
               uint64_t now_us)
 {
+	sn_input_ex(st, nif, frame, len, 0, now_us);
+}
+
+void sn_input_ex(struct sn_stack *st, struct sn_netif *nif, const void *frame, size_t len,
+                 unsigned rx_flags, uint64_t now_us)
+{
 	stack_enter(st, now_us);
 	if (nif->capture)
-		nif->capture(nif->capture_ctx, SN_DIR_IN, frame, len, st->now_us);
+		netif_capture(nif, SN_DIR_IN, frame, len, rx_flags & SN_RX_CSUM_OK);
 	STAT_INC(st, eth_rx);
 
 	struct sn_eth eth;
@@ -333,7 +376,7 @@ void sn_input(struct sn_stack *st, struct sn_netif *nif, const void *frame, size
 	size_t plen = len - SN_ETH_HLEN;
 	switch (eth.type) {
 	case SN_ETHERTYPE_IPV4:
-		ipv4_input(nif, payload, plen);
+		ipv4_input(nif, payload, plen, rx_flags);
 		break;
 	case SN_ETHERTYPE_ARP:
 		arp_input(nif, payload, plen);

@@ -109,6 +109,15 @@ int net_opt(struct net_opts *o, const char *cmd, int c, const char *arg)
 		if (*end || end == arg)
 			goto bad;
 		return 1;
+	case 1012:
+	case 1013: {
+		/* 1 GiB: the largest window that window scaling can offer. */
+		unsigned long long v = strtoull(arg, &end, 0);
+		if (*end || end == arg || v < 256 || v > (1ull << 30))
+			goto bad;
+		*(c == 1012 ? &o->rcvbuf : &o->sndbuf) = (uint32_t)v;
+		return 1;
+	}
 	case 'q':
 		o->quiet = true;
 		return 1;
@@ -310,6 +319,10 @@ int net_setup(struct net *n, const char *cmd)
 	sn_config_init(&cfg);
 	if (o->syn_retries >= 0)
 		cfg.syn_retries = (uint32_t)o->syn_retries;
+	if (o->rcvbuf)
+		cfg.rcvbuf = o->rcvbuf;
+	if (o->sndbuf)
+		cfg.sndbuf = o->sndbuf;
 	n->stack = sn_stack_new(&cfg);
 	if (!n->stack)
 		return -ENOMEM;

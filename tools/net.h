@@ -29,6 +29,7 @@ struct net_opts {
 	uint64_t delay_us;          /* --delay MS, both directions */
 	uint64_t seed;              /* --seed N for the impairments */
 	bool quiet;                 /* -q: no progress notes on stderr */
+	uint32_t rcvbuf, sndbuf;    /* --rcvbuf/--sndbuf BYTES, 0 = the stack's default */
 };
 
 struct net {
@@ -60,6 +61,8 @@ struct net {
 	{"reorder", required_argument, NULL, 1009},                               \
 	{"delay", required_argument, NULL, 1010},                                 \
 	{"seed", required_argument, NULL, 1011},                                  \
+	{"rcvbuf", required_argument, NULL, 1012},                                \
+	{"sndbuf", required_argument, NULL, 1013},                                \
 	{"quiet", no_argument, NULL, 'q'}
 
 #define NET_USAGE_COMMON                                                                    \
@@ -74,6 +77,8 @@ struct net {
 	"  --syn-retries N       SYN retransmissions before ETIMEDOUT (default 6)\n"        \
 	"  --loss PCT --dup PCT --reorder PCT --delay MS [--seed N]\n"                      \
 	"                        impair synack's netif in both directions\n"               \
+	"  --rcvbuf BYTES --sndbuf BYTES\n"                                                 \
+	"                        socket buffer sizes (default 65535 and 65536; up to 1 GiB)\n"\
 	"  -q, --quiet           no progress messages\n"
 
 void net_opts_init(struct net_opts *o);

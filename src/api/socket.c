@@ -177,7 +177,8 @@ int sn_connect(struct sn_sock *s, const struct sockaddr *addr, socklen_t len)
 		s->t.laddr = nif->addr;
 	s->t.raddr = ip;
 	s->t.rport = port;
-	if (tcb_lookup(st, &s->t) || tw_lookup(st, &s->t)) {
+	struct sn_tw *tw;
+	if (tcb_demux(st, &s->t, &tw) || tw) {
 		s->t.raddr = 0;
 		s->t.rport = 0;
 		return -EADDRNOTAVAIL;

@@ -18,6 +18,7 @@
 struct sn_arp_pending {
 	struct sn_arp_pending *next;
 	size_t len; /* IPv4 packet bytes that follow */
+	uint16_t gso_size; /* a TSO super-segment's piece size, else 0 */
 	uint8_t pkt[];
 };
 
@@ -74,9 +75,10 @@ static void arp_destroy(struct sn_stack *st, struct sn_arp_entry *e)
 	free(e);
 }
 
-/* Put an Ethernet header in the headroom before `ip` and hand the frame to the driver. */
+/* Put an Ethernet header in the headroom before `ip` and hand the frame to
+ * the driver: through transmit_gso if it is a super-segment (gso_size set). */
 static void eth_send(struct sn_netif *nif, const uint8_t dst[6], uint16_t type, uint8_t *payload,
-                     size_t len)
+                     size_t len, uint16_t gso_size)
 {
 	struct sn_stack *st = nif->stack;
 	struct sn_eth h;
@@ -87,9 +89,12 @@ static void eth_send(struct sn_netif *nif, const uint8_t dst[6], uint16_t type, 
 	sn_eth_emit(frame, SN_ETH_HLEN, &h);
 	size_t flen = len + SN_ETH_HLEN;
 	if (nif->capture)
-		nif->capture(nif->capture_ctx, SN_DIR_OUT, frame, flen, st->now_us);
+		netif_capture(nif, SN_DIR_OUT, frame, flen,
+		              type == SN_ETHERTYPE_IPV4 && (nif->offload & SN_NETIF_TX_CSUM));
 	STAT_INC(st, eth_tx);
-	if (nif->ops->transmit(nif->ctx, frame, flen, st->now_us) < 0)
+	int err = gso_size ? nif->ops->transmit_gso(nif->ctx, frame, flen, gso_size, st->now_us)
+	                   : nif->ops->transmit(nif->ctx, frame, flen, st->now_us);
+	if (err < 0)
 		STAT_INC(st, eth_tx_err);
 }
 
@@ -103,23 +108,33 @@ static void arp_send(struct sn_netif *nif, uint16_t op, const uint8_t tha[6], ui
 	sn_arp_emit(buf + SN_ETH_HLEN, SN_ARP_LEN, &a);
 	STAT_INC(nif->stack, arp_tx);
 	eth_send(nif, op == SN_ARP_REQUEST ? bcast_mac : tha, SN_ETHERTYPE_ARP, buf + SN_ETH_HLEN,
-	         SN_ARP_LEN);
+	         SN_ARP_LEN, 0);
+}
+
+/* Every expiry goes through here, so that arp.next_us stays a lower bound
+ * of them all and arp_poll can skip the walk until then. */
+static void arp_set_expiry(struct sn_stack *st, struct sn_arp_entry *e, uint64_t at)
+{
+	e->expires_us = at;
+	if (at < st->arp.next_us)
+		st->arp.next_us = at;
 }
 
 static void arp_request(struct sn_stack *st, struct sn_arp_entry *e)
 {
 	static const uint8_t zero[6];
 	e->tries++;
-	e->expires_us = st->now_us + (uint64_t)st->cfg.arp_retry_ms * 1000;
+	arp_set_expiry(st, e, st->now_us + (uint64_t)st->cfg.arp_retry_ms * 1000);
 	arp_send(e->netif, SN_ARP_REQUEST, zero, e->ip);
 }
 
-void arp_output(struct sn_netif *nif, uint32_t next_hop, uint8_t *ip, size_t len)
+void arp_output(struct sn_netif *nif, uint32_t next_hop, uint8_t *ip, size_t len,
+                uint16_t gso_size)
 {
 	struct sn_stack *st = nif->stack;
 	struct sn_arp_entry *e = arp_find(st, next_hop);
 	if (e && e->resolved) {
-		eth_send(nif, e->mac, SN_ETHERTYPE_IPV4, ip, len);
+		eth_send(nif, e->mac, SN_ETHERTYPE_IPV4, ip, len, gso_size);
 		return;
 	}
 	if (!e) {
@@ -139,6 +154,7 @@ void arp_output(struct sn_netif *nif, uint32_t next_hop, uint8_t *ip, size_t len
 	}
 	p->next = NULL;
 	p->len = len;
+	p->gso_size = gso_size;
 	memcpy(p->pkt, ip, len);
 	struct sn_arp_pending **pp = &e->pending;
 	while (*pp)
@@ -159,13 +175,14 @@ static void arp_learn(struct sn_stack *st, struct sn_arp_entry *e, const uint8_t
 	e->resolved = true;
 	e->tries = 0;
 	if (!e->permanent)
-		e->expires_us = st->now_us + (uint64_t)st->cfg.arp_timeout_ms * 1000;
+		arp_set_expiry(st, e, st->now_us + (uint64_t)st->cfg.arp_timeout_ms * 1000);
 	while (e->pending) {
 		struct sn_arp_pending *p = e->pending;
 		e->pending = p->next;
 		/* Copy into the frame buffer so there is headroom for Ethernet. */
 		memcpy(st->frame + SN_ETH_HLEN, p->pkt, p->len);
-		eth_send(e->netif, e->mac, SN_ETHERTYPE_IPV4, st->frame + SN_ETH_HLEN, p->len);
+		eth_send(e->netif, e->mac, SN_ETHERTYPE_IPV4, st->frame + SN_ETH_HLEN, p->len,
+		         p->gso_size);
 		free(p);
 	}
 	e->npending = 0;
@@ -212,30 +229,39 @@ int sn_arp_add(struct sn_stack *st, struct in_addr ip, const uint8_t mac[6])
 	return 0;
 }
 
+/* Walk the entries only once one may be due; the walk finds the next
+ * deadline exactly. Every poll used to walk them all. */
 void arp_poll(struct sn_stack *st)
 {
+	if (st->now_us < st->arp.next_us)
+		return;
+	uint64_t next = SN_TIME_NEVER;
 	struct sn_list *n = st->arp.all.next;
 	while (n != &st->arp.all) {
 		struct sn_arp_entry *e = SN_CONTAINER_OF(n, struct sn_arp_entry, list);
 		n = n->next;
-		if (e->permanent || e->expires_us > st->now_us)
+		if (e->permanent)
 			continue;
-		if (e->resolved || e->tries >= st->cfg.arp_max_tries)
+		if (e->expires_us > st->now_us) {
+			if (e->expires_us < next)
+				next = e->expires_us;
+			continue;
+		}
+		if (e->resolved || e->tries >= st->cfg.arp_max_tries) {
 			arp_destroy(st, e); /* stale, or nobody answered: drop what waits */
-		else
+		} else {
 			arp_request(st, e);
+			if (e->expires_us < next)
+				next = e->expires_us;
+		}
 	}
+	/* arp_request lowered next_us to its new expiry, which next holds. */
+	st->arp.next_us = next;
 }
 
 uint64_t arp_next_deadline(const struct sn_stack *st)
 {
-	uint64_t d = SN_TIME_NEVER;
-	for (const struct sn_list *n = st->arp.all.next; n != &st->arp.all; n = n->next) {
-		const struct sn_arp_entry *e = SN_CONTAINER_OF(n, struct sn_arp_entry, list);
-		if (!e->permanent && e->expires_us < d)
-			d = e->expires_us;
-	}
-	return d;
+	return st->arp.next_us;
 }
 
 void arp_free_all(struct sn_stack *st)

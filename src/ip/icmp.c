@@ -56,5 +56,5 @@ void icmp_input(struct sn_netif *nif, const struct sn_ipv4 *ip, const uint8_t *p
 	if (n == 0)
 		return;
 	STAT_INC(st, icmp_echo_tx);
-	ipv4_output(st, nif, ip->dst, ip->src, SN_IPPROTO_ICMP, n);
+	ipv4_output(st, nif, ip->dst, ip->src, SN_IPPROTO_ICMP, n, 0, 1);
 }

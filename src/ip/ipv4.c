@@ -46,7 +46,7 @@ static bool source_valid(const struct sn_netif *nif, uint32_t src)
 	return true;
 }
 
-void ipv4_input(struct sn_netif *nif, const uint8_t *pkt, size_t len)
+void ipv4_input(struct sn_netif *nif, const uint8_t *pkt, size_t len, unsigned rx_flags)
 {
 	struct sn_stack *st = nif->stack;
 	struct sn_ipv4 ip;
@@ -75,7 +75,7 @@ void ipv4_input(struct sn_netif *nif, const uint8_t *pkt, size_t len)
 	const uint8_t *payload = pkt + ip.payload_off;
 	switch (ip.proto) {
 	case SN_IPPROTO_TCP:
-		tcp_input(nif, &ip, payload, ip.payload_len);
+		tcp_input(nif, &ip, payload, ip.payload_len, rx_flags);
 		break;
 	case SN_IPPROTO_ICMP:
 		icmp_input(nif, &ip, payload, ip.payload_len);
@@ -87,30 +87,28 @@ void ipv4_input(struct sn_netif *nif, const uint8_t *pkt, size_t len)
 }
 
 void ipv4_output(struct sn_stack *st, struct sn_netif *nif, uint32_t src, uint32_t dst,
-                 uint8_t proto, size_t payload_len)
+                 uint8_t proto, size_t payload_len, uint16_t gso_size, unsigned segs)
 {
 	uint32_t hop;
-	struct sn_netif *out = nif;
-	if (!out || (dst & out->mask) != (out->addr & out->mask)) {
-		out = ipv4_route(st, dst, &hop);
-		if (!out) {
-			STAT_INC(st, ip_drop_no_route);
-			return;
-		}
-	} else {
-		hop = dst;
+	struct sn_netif *out = ipv4_out_netif(st, nif, dst, &hop);
+	if (!out) {
+		STAT_INC(st, ip_drop_no_route);
+		return;
 	}
 	uint8_t *ip = st->frame + SN_ETH_HLEN;
 	struct sn_ipv4 h = {
 		.total_len = (uint16_t)(SN_IPV4_HLEN + payload_len),
-		.id = st->ip_id++,
+		.id = st->ip_id,
 		.df = true,
 		.ttl = 64,
 		.proto = proto,
 		.src = src,
 		.dst = dst,
 	};
+	/* A super-segment's pieces take the IDs that separate packets would
+	 * have had (a TSO NIC increments the ID per piece). */
+	st->ip_id = (uint16_t)(st->ip_id + segs);
 	sn_ipv4_emit(ip, SN_IPV4_HLEN, &h);
-	STAT_INC(st, ip_tx);
-	arp_output(out, hop, ip, SN_IPV4_HLEN + payload_len);
+	STAT_ADD(st, ip_tx, segs);
+	arp_output(out, hop, ip, SN_IPV4_HLEN + payload_len, gso_size);
 }

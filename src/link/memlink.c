@@ -18,6 +18,16 @@
  * microsecond in the order they were sent, and it bounds each poll: only frames
  * queued before the poll began are delivered by it, so two ends that answer
  * each other with zero delay cannot keep one poll call running forever.
+ *
+ * Offload mode (sn_memlink_set_offload) makes the link a veth pair: the
+ * ends offer checksum and segmentation offload, a super-segment travels as
+ * one frame, and the receiver is told (SN_RX_CSUM_OK) that the checksum
+ * needs no verification, which is true of memory. Impairments act on wire
+ * frames, one draw each: in a direction with any impairment but a plain
+ * delay, super-segments are cut into wire frames first and every TCP
+ * checksum is completed, so that a corrupted byte is caught as on a wire,
+ * and the frames, the draws and their fates are those of a run without
+ * offload.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -26,6 +36,7 @@
 
 #include "synack.h"
 #include "util/rand.h"
+#include "wire/wire.h"
 
 /* Arrival times saturate here so that no frame is ever due at SN_TIME_NEVER. */
 #define MEMLINK_TIME_MAX (SN_TIME_NEVER - 1)
@@ -34,6 +45,7 @@
  * to the link's pool (linked through next_free) for the next transmit. */
 struct inflight {
 	int to_end;
+	unsigned rx_flags;          /* SN_RX_*, for a deliver_ex function */
 	size_t len;
 	size_t cap;                 /* bytes of room in data[] */
 	struct inflight *next_free; /* in the pool */
@@ -98,7 +110,9 @@ struct direction {
 struct memlink_end {
 	struct sn_memlink *link;
 	int index;
+	unsigned offered;          /* SN_NETIF_* this end's netif was given */
 	sn_deliver_fn deliver;
+	sn_deliver_ex_fn deliver_ex;
 	void *deliver_ctx;
 };
 
@@ -117,6 +131,10 @@ struct sn_memlink {
 
 	struct inflight *pool;      /* frames to reuse, LIFO */
 	size_t pool_len;
+
+	bool offload;               /* sn_memlink_set_offload */
+	uint8_t *cut;               /* software segmentation's piece buffer */
+	size_t cut_cap;
 };
 
 static int valid_end(int end)
@@ -315,6 +333,7 @@ void sn_memlink_free(struct sn_memlink *link)
 	}
 	for (int i = 0; i < 2; i++)
 		free(link->dir[i].wait);
+	free(link->cut);
 	free(link);
 }
 
@@ -330,7 +349,23 @@ void sn_memlink_set_deliver(struct sn_memlink *link, int end, sn_deliver_fn fn, 
 	if (!link || !valid_end(end))
 		return;
 	link->ends[end].deliver = fn;
+	link->ends[end].deliver_ex = NULL;
 	link->ends[end].deliver_ctx = ctx;
+}
+
+void sn_memlink_set_deliver_ex(struct sn_memlink *link, int end, sn_deliver_ex_fn fn, void *ctx)
+{
+	if (!link || !valid_end(end))
+		return;
+	link->ends[end].deliver = NULL;
+	link->ends[end].deliver_ex = fn;
+	link->ends[end].deliver_ctx = ctx;
+}
+
+void sn_memlink_set_offload(struct sn_memlink *link, int on)
+{
+	if (link)
+		link->offload = on != 0;
 }
 
 void sn_memlink_set_impair(struct sn_memlink *link, int from_end,
@@ -432,15 +467,37 @@ static struct inflight *frame_new(struct sn_memlink *link, int to_end, const voi
 		f->cap = cap;
 	}
 	f->to_end = to_end;
+	f->rx_flags = 0;
 	f->len = len;
 	if (len)
 		memcpy(f->data, data, len);
 	return f;
 }
 
-static int memlink_transmit(void *ctx, const void *frame, size_t len, uint64_t now_us)
+/*
+ * Does this direction do anything to a frame but delay it? Then frames must
+ * be wire frames with whole checksums (see the top of the file).
+ */
+static bool impaired(const struct direction *d)
 {
-	struct memlink_end *end = ctx;
+	const struct sn_link_impair *i = &d->imp;
+	if (i->loss_ppm || i->dup_ppm || i->reorder_ppm || i->corrupt_ppm || i->rate_bps ||
+	    i->queue_limit_bytes)
+		return true;
+	for (size_t k = 0; k < SN_MEMLINK_MAX_DROPS; k++)
+		if (d->drop_at[k])
+			return true;
+	return false;
+}
+
+/* What to do with a frame on the way in: complete its TCP checksum (the
+ * sender left it partial and the frame will be impaired), and how it is
+ * to be delivered. */
+enum { SEND_COMPLETE_CSUM = 1u << 8 };
+
+static int link_send(struct memlink_end *end, const void *frame, size_t len, unsigned how,
+                     uint64_t now_us)
+{
 	struct sn_memlink *link;
 	struct direction *d;
 	struct inflight *f, *copy;
@@ -448,8 +505,6 @@ static int memlink_transmit(void *ctx, const void *frame, size_t len, uint64_t n
 	uint64_t arrival_us;
 	int from, waits = 0;
 
-	if (!end || (!frame && len))
-		return -EINVAL;
 	/*
 	 * Keeps len * 8e6 (the serialisation time in bit-microseconds) inside
 	 * 64 bits and the corruption index inside sn_rand_below's range; no
@@ -464,6 +519,9 @@ static int memlink_transmit(void *ctx, const void *frame, size_t len, uint64_t n
 	f = frame_new(link, 1 - from, frame, len);
 	if (!f)
 		return -ENOMEM;
+	f->rx_flags = how & SN_RX_CSUM_OK;
+	if (how & SEND_COMPLETE_CSUM)
+		sn_tcp_frame_csum(f->data, f->len);
 
 	/*
 	 * Checked before any draw and drawing nothing itself: the frames around
@@ -540,6 +598,7 @@ static int memlink_transmit(void *ctx, const void *frame, size_t len, uint64_t n
 		 */
 		copy = frame_new(link, f->to_end, f->data, f->len);
 		if (copy) {
+			copy->rx_flags = f->rx_flags;
 			heap_push(link, copy, arrival_us);
 			observe(link, from, SN_LINK_DUP, copy, now_us);
 		}
@@ -547,8 +606,74 @@ static int memlink_transmit(void *ctx, const void *frame, size_t len, uint64_t n
 	return 0;
 }
 
+static int memlink_transmit(void *ctx, const void *frame, size_t len, uint64_t now_us)
+{
+	struct memlink_end *end = ctx;
+
+	if (!end || (!frame && len))
+		return -EINVAL;
+	if (end->link->offload && !impaired(&end->link->dir[end->index]))
+		return link_send(end, frame, len, SN_RX_CSUM_OK, now_us);
+	/* The stack left TCP checksums to us: a wire frame gets a whole one. */
+	return link_send(end, frame, len, end->offered & SN_NETIF_TX_CSUM ? SEND_COMPLETE_CSUM : 0,
+	                 now_us);
+}
+
+struct cut_ctx {
+	struct memlink_end *end;
+	uint64_t now_us;
+	int err;
+};
+
+static void send_piece(void *ctx, uint8_t *piece, size_t len)
+{
+	struct cut_ctx *c = ctx;
+	int err = link_send(c->end, piece, len, 0, c->now_us);
+	if (err && !c->err)
+		c->err = err;
+}
+
+static int memlink_transmit_gso(void *ctx, const void *frame, size_t len, uint16_t gso_size,
+                                uint64_t now_us)
+{
+	struct memlink_end *end = ctx;
+	struct sn_memlink *link;
+
+	if (!end || !frame)
+		return -EINVAL;
+	link = end->link;
+	if (link->offload && !impaired(&link->dir[end->index]))
+		return link_send(end, frame, len, SN_RX_CSUM_OK, now_us);
+	/* Software segmentation: the pieces, each a frame of its own, built
+	 * in a buffer with room for the largest headers (Ethernet, IPv4 and
+	 * TCP with options) and one piece of data. */
+	size_t need = (size_t)gso_size + SN_ETH_HLEN + 60 + 60;
+	if (need > link->cut_cap) {
+		uint8_t *b = realloc(link->cut, need);
+		if (!b)
+			return -ENOMEM;
+		link->cut = b;
+		link->cut_cap = need;
+	}
+	struct cut_ctx c = { end, now_us, 0 };
+	if (sn_tso_cut(frame, len, gso_size, link->cut, link->cut_cap, send_piece, &c) == 0)
+		return -EINVAL;
+	return c.err;
+}
+
+static unsigned memlink_offload(void *ctx, uint32_t *tso_max)
+{
+	struct memlink_end *end = ctx;
+
+	end->offered = end->link->offload ? SN_NETIF_TX_CSUM | SN_NETIF_TSO : 0;
+	*tso_max = 65535;
+	return end->offered;
+}
+
 static const struct sn_netif_ops memlink_ops = {
 	.transmit = memlink_transmit,
+	.transmit_gso = memlink_transmit_gso,
+	.offload = memlink_offload,
 };
 
 const struct sn_netif_ops *sn_memlink_ops(void)
@@ -575,9 +700,12 @@ size_t sn_memlink_poll(struct sn_memlink *link, uint64_t now_us)
 		struct inflight *f = s.frame;
 		struct memlink_end *to = &link->ends[f->to_end];
 
-		if (to->deliver) {
+		if (to->deliver || to->deliver_ex) {
 			observe(link, 1 - f->to_end, SN_LINK_DELIVERED, f, now_us);
-			to->deliver(to->deliver_ctx, f->data, f->len, now_us);
+			if (to->deliver_ex)
+				to->deliver_ex(to->deliver_ctx, f->data, f->len, f->rx_flags, now_us);
+			else
+				to->deliver(to->deliver_ctx, f->data, f->len, now_us);
 			delivered++;
 		}
 		frame_free(link, f);

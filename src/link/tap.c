@@ -14,12 +14,22 @@
  * sender's data over in segments of up to 64 KiB, one read(2) each instead of
  * one per 1448 bytes, and skips checksumming what it sends us. Such a segment
  * is a valid IPv4 packet (its total length is the whole segment), and the
- * stack takes it like any other; a checksum left to us (NEEDS_CSUM) is filled
- * in here before the frame goes to sn_input, so the stack still verifies a
- * complete checksum. Frames we write carry an all-zero header: checksum
- * done, no segmentation. A kernel that refuses the offloads still gets the
- * header, and then sends ordinary frames. docs/PERFORMANCE.md has the
- * figures.
+ * stack takes it like any other. A checksum the kernel left to us
+ * (NEEDS_CSUM: the frame comes from the kernel's own memory) or verified
+ * (DATA_VALID) is not checked again: sn_tap_receive hands the frame over with
+ * SN_RX_CSUM_OK. sn_tap_read, whose deliver function takes no flags (the
+ * impairment filter, which may corrupt), completes a NEEDS_CSUM checksum
+ * first. A kernel that refuses the offloads still gets the header, and then
+ * sends ordinary frames.
+ *
+ * The other way, the driver offers the stack checksum and segmentation
+ * offload (ops.offload, when the fd has the header): TCP segments leave the
+ * stack with the pseudo-header sum in the checksum field and are written
+ * with NEEDS_CSUM (csum_start, csum_offset), and a super-segment of up to
+ * 64 KiB (transmit_gso) with gso_type TCPV4 and gso_size = its MSS, which the
+ * kernel takes in one write(2) and delivers to its own TCP whole (or cuts, if
+ * it forwards it). Other frames carry an all-zero header: checksum done, no
+ * segmentation. docs/PERFORMANCE.md has the figures.
  *
  * The fd is non-blocking. Reading is batched: sn_tap_receive drains up to a
  * given number of frames per call, so one wake-up of the event loop serves a
@@ -57,6 +67,7 @@
 struct tap_priv {
 	struct sn_tap pub;
 	bool vnet;       /* frames carry a struct virtio_net_hdr */
+	unsigned offered; /* SN_NETIF_* the stack was given (tap_offload) */
 	uint64_t rx_bad; /* frames whose virtio-net header did not fit them */
 
 	/* Send coalescing (sn_tap_set_coalesce, used by the loop): data
@@ -182,10 +193,20 @@ static int tap_write(struct sn_tap *t, const struct virtio_net_hdr *hdr, const v
 
 	if (priv_of(t)->vnet) {
 		struct virtio_net_hdr h;
-		if (hdr)
+		struct sn_tcp_frame v;
+		if (hdr) {
 			h = *hdr;
-		else /* all zero: checksum complete, no segmentation */
+		} else if ((priv_of(t)->offered & SN_NETIF_TX_CSUM) &&
+		           sn_tcp_frame_view(frame, len, &v)) {
+			/* The stack left the TCP checksum to us (SN_NETIF_TX_CSUM):
+			 * to the kernel, as the sender on a virtio NIC would. */
 			memset(&h, 0, sizeof(h));
+			h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+			h.csum_start = (uint16_t)(v.ip_off + v.ip_hlen);
+			h.csum_offset = 16;
+		} else { /* all zero: checksum complete, no segmentation */
+			memset(&h, 0, sizeof(h));
+		}
 		struct iovec iov[2] = {{&h, VNET_HLEN}, {(void *)(uintptr_t)frame, len}};
 		do
 			n = writev(t->fd, iov, 2);
@@ -373,7 +394,43 @@ static int tap_transmit(void *ctx, const void *frame, size_t len, uint64_t now_u
 	return tap_write(t, NULL, frame, len, 1);
 }
 
-static const struct sn_netif_ops tap_ops = {.transmit = tap_transmit};
+/* A super-segment from the stack (SN_NETIF_TSO): to the kernel as it is,
+ * after whatever was pending, so the order on the wire never changes. */
+static int tap_transmit_gso(void *ctx, const void *frame, size_t len, uint16_t gso_size,
+                            uint64_t now_us)
+{
+	(void)now_us;
+	struct sn_tap *t = ctx;
+	struct sn_tcp_frame v;
+	if (!priv_of(t)->vnet || !sn_tcp_frame_view(frame, len, &v) || gso_size == 0)
+		return -EINVAL;
+	sn_tap_flush(t);
+	struct virtio_net_hdr h = {
+		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+		.gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+		.hdr_len = (uint16_t)(v.ip_off + v.ip_hlen + v.tcp_hlen),
+		.gso_size = gso_size,
+		.csum_start = (uint16_t)(v.ip_off + v.ip_hlen),
+		.csum_offset = 16,
+	};
+	return tap_write(t, &h, frame, len, (unsigned)((v.payload + gso_size - 1) / gso_size));
+}
+
+/* With the virtio-net header the kernel completes checksums and cuts
+ * super-segments for us; without it, nothing is offered. */
+static unsigned tap_offload(void *ctx, uint32_t *tso_max)
+{
+	struct tap_priv *p = priv_of(ctx);
+	p->offered = p->vnet ? SN_NETIF_TX_CSUM | SN_NETIF_TSO : 0;
+	*tso_max = TSO_MAX;
+	return p->offered;
+}
+
+static const struct sn_netif_ops tap_ops = {
+	.transmit = tap_transmit,
+	.transmit_gso = tap_transmit_gso,
+	.offload = tap_offload,
+};
 
 const struct sn_netif_ops *sn_tap_ops(void)
 {
@@ -384,19 +441,28 @@ const struct sn_netif_ops *sn_tap_ops(void)
  * A frame read with its virtio-net header: when the kernel left the checksum
  * to us (NEEDS_CSUM), the field at csum_start + csum_offset holds the folded
  * pseudo-header sum; the checksum over everything from csum_start, that field
- * included, completes it. Returns -1 for a header that points outside the
- * frame.
+ * included, completes it (if complete, else it is left: the receiver takes
+ * the frame on trust). *rx_flags says what the header vouches for. Returns
+ * -1 for a header that points outside the frame.
  */
-static int vnet_finish(uint8_t *buf, size_t len)
+static int vnet_finish(uint8_t *buf, size_t len, bool complete, unsigned *rx_flags)
 {
 	struct virtio_net_hdr h;
 	memcpy(&h, buf, sizeof(h));
+	*rx_flags = 0;
+	if (h.flags & VIRTIO_NET_HDR_F_DATA_VALID)
+		*rx_flags = SN_RX_CSUM_OK; /* the kernel verified it */
 	if (!(h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
 		return 0;
 	uint8_t *f = buf + VNET_HLEN;
 	size_t flen = len - VNET_HLEN, start = h.csum_start, at = start + h.csum_offset;
 	if (start >= flen || at + 2 > flen)
 		return -1;
+	if (!complete) {
+		/* From the kernel's memory, never across a wire. */
+		*rx_flags = SN_RX_CSUM_OK;
+		return 0;
+	}
 	uint16_t c = sn_csum(f + start, flen - start);
 	/* sn_csum gives the complemented sum of big-endian words as a number:
 	 * stored big-endian. */
@@ -405,8 +471,10 @@ static int vnet_finish(uint8_t *buf, size_t len)
 	return 0;
 }
 
-int sn_tap_read(struct sn_tap *t, sn_deliver_fn deliver, void *ctx, uint64_t now_us,
-                unsigned max_frames)
+/* Read up to max_frames frames; each to deliver (checksums completed) or,
+ * if set, to deliver_ex with the flags the header gives. */
+static int tap_read(struct sn_tap *t, sn_deliver_fn deliver, sn_deliver_ex_fn deliver_ex,
+                    void *ctx, uint64_t now_us, unsigned max_frames)
 {
 	unsigned count = 0;
 
@@ -423,8 +491,10 @@ int sn_tap_read(struct sn_tap *t, sn_deliver_fn deliver, void *ctx, uint64_t now
 			break;
 		const uint8_t *f = t->frame;
 		size_t flen = (size_t)n;
+		unsigned rx_flags = 0;
 		if (priv_of(t)->vnet) {
-			if (flen < VNET_HLEN || vnet_finish(t->frame, flen) < 0) {
+			if (flen < VNET_HLEN ||
+			    vnet_finish(t->frame, flen, !deliver_ex, &rx_flags) < 0) {
 				priv_of(t)->rx_bad++;
 				continue;
 			}
@@ -432,10 +502,19 @@ int sn_tap_read(struct sn_tap *t, sn_deliver_fn deliver, void *ctx, uint64_t now
 			flen -= VNET_HLEN;
 		}
 		t->rx_frames++;
-		deliver(ctx, f, flen, now_us);
+		if (deliver_ex)
+			deliver_ex(ctx, f, flen, rx_flags, now_us);
+		else
+			deliver(ctx, f, flen, now_us);
 		count++;
 	}
 	return (int)count;
+}
+
+int sn_tap_read(struct sn_tap *t, sn_deliver_fn deliver, void *ctx, uint64_t now_us,
+                unsigned max_frames)
+{
+	return tap_read(t, deliver, NULL, ctx, now_us, max_frames);
 }
 
 struct to_stack {
@@ -443,15 +522,16 @@ struct to_stack {
 	struct sn_netif *nif;
 };
 
-static void deliver_to_stack(void *ctx, const void *frame, size_t len, uint64_t now_us)
+static void deliver_to_stack(void *ctx, const void *frame, size_t len, unsigned rx_flags,
+                             uint64_t now_us)
 {
 	struct to_stack *ts = ctx;
-	sn_input(ts->st, ts->nif, frame, len, now_us);
+	sn_input_ex(ts->st, ts->nif, frame, len, rx_flags, now_us);
 }
 
 int sn_tap_receive(struct sn_tap *t, struct sn_stack *st, struct sn_netif *nif, uint64_t now_us,
                    unsigned max_frames)
 {
 	struct to_stack ts = {st, nif};
-	return sn_tap_read(t, deliver_to_stack, &ts, now_us, max_frames);
+	return tap_read(t, NULL, deliver_to_stack, &ts, now_us, max_frames);
 }

@@ -7,20 +7,28 @@
 
 #include "sim/simnet.h"
 
-static void deliver0(void *ctx, const void *frame, size_t len, uint64_t now_us)
+/* With the frame's SN_RX_* flags: the memlink's offload mode sets some. */
+static void deliver0(void *ctx, const void *frame, size_t len, unsigned rx_flags, uint64_t now_us)
 {
 	struct sn_simnet *n = ctx;
-	sn_input(n->stack[0], n->netif[0], frame, len, now_us);
+	sn_input_ex(n->stack[0], n->netif[0], frame, len, rx_flags, now_us);
 }
 
-static void deliver1(void *ctx, const void *frame, size_t len, uint64_t now_us)
+static void deliver1(void *ctx, const void *frame, size_t len, unsigned rx_flags, uint64_t now_us)
 {
 	struct sn_simnet *n = ctx;
-	sn_input(n->stack[1], n->netif[1], frame, len, now_us);
+	sn_input_ex(n->stack[1], n->netif[1], frame, len, rx_flags, now_us);
 }
 
 int sn_simnet_init(struct sn_simnet *n, const struct sn_config *cfg0,
                    const struct sn_config *cfg1, uint64_t seed, uint64_t delay_us)
+{
+	return sn_simnet_init_offload(n, cfg0, cfg1, seed, delay_us, 0);
+}
+
+int sn_simnet_init_offload(struct sn_simnet *n, const struct sn_config *cfg0,
+                           const struct sn_config *cfg1, uint64_t seed, uint64_t delay_us,
+                           int offload)
 {
 	memset(n, 0, sizeof(*n));
 	n->wake_us = SN_TIME_NEVER;
@@ -30,8 +38,9 @@ int sn_simnet_init(struct sn_simnet *n, const struct sn_config *cfg0,
 	struct sn_link_impair imp = {.delay_us = delay_us};
 	sn_memlink_set_impair(n->link, 0, &imp);
 	sn_memlink_set_impair(n->link, 1, &imp);
-	sn_memlink_set_deliver(n->link, 0, deliver0, n);
-	sn_memlink_set_deliver(n->link, 1, deliver1, n);
+	sn_memlink_set_offload(n->link, offload);
+	sn_memlink_set_deliver_ex(n->link, 0, deliver0, n);
+	sn_memlink_set_deliver_ex(n->link, 1, deliver1, n);
 	const struct sn_config *cfg[2] = {cfg0, cfg1};
 	for (int i = 0; i < 2; i++) {
 		n->stack[i] = sn_stack_new(cfg[i]);

@@ -33,6 +33,11 @@ struct sn_simnet {
  * Returns 0 or a negative errno. */
 int sn_simnet_init(struct sn_simnet *n, const struct sn_config *cfg0,
                    const struct sn_config *cfg1, uint64_t seed, uint64_t delay_us);
+/* The same with the memlink's offload mode on (sn_memlink_set_offload):
+ * segmentation and checksum offload, super-segments carried whole. */
+int sn_simnet_init_offload(struct sn_simnet *n, const struct sn_config *cfg0,
+                           const struct sn_config *cfg1, uint64_t seed, uint64_t delay_us,
+                           int offload);
 void sn_simnet_free(struct sn_simnet *n);
 
 /* struct sockaddr_in for an end's address and a port. */

@@ -657,8 +657,15 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 		len = room;
 		flags &= (uint8_t)~SN_TH_FIN; /* the FIN lies past the window */
 	}
-	if (len > s->rcv_mss && len <= 65535)
-		s->rcv_mss = (uint16_t)len;
+	/* A segment longer than the MSS we offered is several of the peer's
+	 * merged on the way (GRO, or a TSO sender whose link passes its
+	 * super-segments whole): it counts as full-sized, no more, or the
+	 * "every second full-sized segment" ACK would wait for two of them.
+	 * Linux caps rcv_mss at advmss the same way. */
+	if (len > s->rcv_mss) {
+		uint32_t offer = tcp_rcv_mss_offer(s);
+		s->rcv_mss = (uint16_t)(len < offer ? len : offer);
+	}
 
 	/* Seventh: segment text, and a FIN that arrives ahead of a hole. */
 	bool text_state = s->state == SN_ESTABLISHED || s->state == SN_FIN_WAIT_1 ||
@@ -884,12 +891,17 @@ void tcp_icmp_unreach(struct sn_stack *st, const struct sn_tuple *t, uint32_t se
 	tcb_close(s, refused || st->cfg.profile.icmp_unreach_refused ? ECONNREFUSED : EHOSTUNREACH);
 }
 
-void tcp_input(struct sn_netif *nif, const struct sn_ipv4 *ip, const uint8_t *seg, size_t len)
+void tcp_input(struct sn_netif *nif, const struct sn_ipv4 *ip, const uint8_t *seg, size_t len,
+               unsigned rx_flags)
 {
 	struct sn_stack *st = nif->stack;
 	struct sn_tcp th;
 	STAT_INC(st, tcp_rx);
-	switch (sn_tcp_parse(seg, len, ip->src, ip->dst, true, &th)) {
+	/* A driver that verified the checksum, or whose frame never crossed
+	 * anything that could corrupt it, says so; then the field may hold
+	 * only the sender's partial sum (checksum offload), and is not read. */
+	bool verify = !(rx_flags & SN_RX_CSUM_OK);
+	switch (sn_tcp_parse(seg, len, ip->src, ip->dst, verify, &th)) {
 	case SN_WIRE_OK:
 		break;
 	case SN_WIRE_BAD_CSUM:
@@ -902,11 +914,14 @@ void tcp_input(struct sn_netif *nif, const struct sn_ipv4 *ip, const uint8_t *se
 		STAT_INC(st, tcp_drop_malformed);
 		return;
 	}
+	if (!verify)
+		STAT_INC(st, tcp_rx_csum_trusted);
 	const uint8_t *data = seg + th.payload_off;
 	size_t dlen = th.payload_len;
 
 	struct sn_tuple t = {.laddr = ip->dst, .raddr = ip->src, .lport = th.dport, .rport = th.sport};
-	struct sn_sock *s = tcb_lookup(st, &t);
+	struct sn_tw *tw;
+	struct sn_sock *s = tcb_demux(st, &t, &tw);
 	tcp_trace_seg(st, SN_TRACE_SEG_IN, s, ip->src, ip->dst, &th, (uint32_t)dlen, NULL);
 
 	/* SYN and FIN together make no sense in any state; scanners use them.
@@ -925,7 +940,6 @@ void tcp_input(struct sn_netif *nif, const struct sn_ipv4 *ip, const uint8_t *se
 			sync_input(s, &th, data, dlen);
 		return;
 	}
-	struct sn_tw *tw = tw_lookup(st, &t);
 	if (tw) {
 		tw_input(st, tw, nif, ip, &th, dlen);
 		return;

@@ -45,6 +45,8 @@ int listen_start(struct sn_sock *s, int backlog)
 
 static void trace_listen_drop(struct sn_sock *ls, const char *why)
 {
+	if (!ls->stack->trace_fn)
+		return;
 	struct sn_trace_event ev = {
 		.kind = SN_TRACE_DROP, .now_us = ls->stack->now_us, .sock = ls, .what = why,
 	};

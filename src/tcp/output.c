@@ -29,39 +29,68 @@ static size_t seg_room(const struct sn_stack *st)
 	return sizeof(st->frame) - SN_ETH_HLEN - SN_IPV4_HLEN;
 }
 
-void tcp_trace_seg(struct sn_stack *st, enum sn_trace_kind kind, const struct sn_sock *s,
-                   uint32_t saddr, uint32_t daddr, const struct sn_tcp *th, uint32_t len,
-                   const char *what)
+static void trace_seg(struct sn_stack *st, enum sn_trace_kind kind, const struct sn_sock *s,
+                      uint32_t saddr, uint32_t daddr, const struct sn_tcp *th, uint32_t len,
+                      const char *what, uint16_t gso_size)
 {
-	if (!st->trace_fn)
-		return;
 	struct sn_trace_event ev = {
 		.kind = kind,
 		.now_us = st->now_us,
 		.sock = s,
 		.seg = {.saddr = saddr, .daddr = daddr, .sport = th->sport, .dport = th->dport,
 		        .seq = th->seq, .ack = th->ack, .flags = th->flags, .wnd = th->wnd,
-		        .len = len},
+		        .len = len, .gso_size = gso_size},
 		.what = what,
 	};
 	sn_trace_seg_opts(&ev.seg, &th->opts);
 	stack_trace(st, &ev);
 }
 
+void tcp_trace_seg(struct sn_stack *st, enum sn_trace_kind kind, const struct sn_sock *s,
+                   uint32_t saddr, uint32_t daddr, const struct sn_tcp *th, uint32_t len,
+                   const char *what)
+{
+	if (st->trace_fn)
+		trace_seg(st, kind, s, saddr, daddr, th, len, what, 0);
+}
+
 /*
  * Finish the segment whose header fields are in th and whose payload (len
- * bytes) is already in place after the header, and send it.
+ * bytes) is already in place after the header, and send it. gso_size is
+ * set for a TSO super-segment (tcp_output): len bytes that the link cuts
+ * into pieces of gso_size. The checksum is left to the netif when it offers
+ * that (SN_NETIF_TX_CSUM: the pseudo-header sum goes in the field).
+ * Statistics count the pieces, the segments the wire carries, as Linux's
+ * OutSegs does (tcp_skb_pcount); the trace shows one segment, its length
+ * and gso_size.
  */
+static void tcp_emit_gso(struct sn_stack *st, struct sn_netif *nif, const struct sn_tuple *t,
+                         const struct sn_tcp *th, size_t hlen, size_t len,
+                         const struct sn_sock *s, uint16_t gso_size)
+{
+	uint8_t *seg = seg_buf(st);
+	uint32_t hop;
+	struct sn_netif *out = ipv4_out_netif(st, nif, t->raddr, &hop);
+	if (out && (out->offload & SN_NETIF_TX_CSUM))
+		sn_tcp_set_csum_partial(seg, hlen + len, t->laddr, t->raddr);
+	else
+		sn_tcp_set_csum(seg, hlen + len, t->laddr, t->raddr);
+	unsigned segs = gso_size ? (unsigned)((len + gso_size - 1) / gso_size) : 1;
+	STAT_ADD(st, tcp_tx, segs);
+	if (gso_size)
+		STAT_INC(st, tcp_tso_tx);
+	if (th->flags & SN_TH_RST)
+		STAT_INC(st, tcp_rst_tx);
+	if (st->trace_fn)
+		trace_seg(st, SN_TRACE_SEG_OUT, s, t->laddr, t->raddr, th, (uint32_t)len, NULL, gso_size);
+	ipv4_output(st, out ? out : nif, t->laddr, t->raddr, SN_IPPROTO_TCP, hlen + len, gso_size,
+	            segs);
+}
+
 static void tcp_emit(struct sn_stack *st, struct sn_netif *nif, const struct sn_tuple *t,
                      const struct sn_tcp *th, size_t hlen, size_t len, const struct sn_sock *s)
 {
-	uint8_t *seg = seg_buf(st);
-	sn_tcp_set_csum(seg, hlen + len, t->laddr, t->raddr);
-	STAT_INC(st, tcp_tx);
-	if (th->flags & SN_TH_RST)
-		STAT_INC(st, tcp_rst_tx);
-	tcp_trace_seg(st, SN_TRACE_SEG_OUT, s, t->laddr, t->raddr, th, (uint32_t)len, NULL);
-	ipv4_output(st, nif, t->laddr, t->raddr, SN_IPPROTO_TCP, hlen + len);
+	tcp_emit_gso(st, nif, t, th, hlen, len, s, 0);
 }
 
 /* Past SYN-SENT topts says what both SYNs carried; before, only our offer. */
@@ -389,14 +418,15 @@ static unsigned sack_opts(const struct sn_sock *s, struct sn_tcp_opts *o)
 
 /* Options for the next segment (timestamps, SACK blocks) and the payload
  * room they leave: SACK blocks take it from the data, as the MSS excludes
- * options (RFC 6691); timestamps are already off full_mss. */
+ * options (RFC 6691); timestamps are already off full_mss. The SACK option
+ * is NOP NOP, kind, length and 8 bytes a block in every layout we write. */
 static uint32_t seg_opts(const struct sn_sock *s, struct sn_tcp_opts *opts, uint32_t full_mss,
                          unsigned *nsack)
 {
 	*opts = (struct sn_tcp_opts){0};
 	ts_opts(s, opts);
 	*nsack = sack_opts(s, opts);
-	uint32_t extra = (uint32_t)sn_tcp_opts_len(opts) - (opts->has_ts ? 12 : 0);
+	uint32_t extra = *nsack ? 4 + 8 * *nsack : 0;
 	return full_mss > extra ? full_mss - extra : 1;
 }
 
@@ -404,10 +434,13 @@ static uint32_t seg_opts(const struct sn_sock *s, struct sn_tcp_opts *opts, uint
  * Build and send one segment with our ACK, carrying len octets of the send
  * ring from seq, and our FIN if fin. Keeps the books: snd_max, RTT timing
  * (Karn: a segment sent again is never timed), the retransmission timer.
- * Returns false if the segment could not be built.
+ * With gso_size, a TSO super-segment of len octets (tcp_output); the books
+ * are the same as for its pieces sent one after the other: only the first
+ * could have been timed, the rest extend snd_max. Returns false if the
+ * segment could not be built.
  */
 static bool send_seg(struct sn_sock *s, uint32_t seq, uint32_t len, bool fin,
-                     const struct sn_tcp_opts *opts, unsigned nsack)
+                     const struct sn_tcp_opts *opts, unsigned nsack, uint16_t gso_size)
 {
 	struct sn_stack *st = s->stack;
 	uint32_t wnd = tcp_rcv_window(s);
@@ -448,7 +481,7 @@ static bool send_seg(struct sn_sock *s, uint32_t seq, uint32_t len, bool fin,
 	STAT_ADD(st, tcp_sack_blocks_sent, nsack);
 	if ((len > 0 || fin) && !tcp_rexmt_armed(s))
 		tcp_rexmt_arm(s);
-	tcp_emit(st, s->netif, &s->t, &th, hlen, len, s);
+	tcp_emit_gso(st, s->netif, &s->t, &th, hlen, len, s, gso_size);
 	return true;
 }
 
@@ -472,7 +505,7 @@ static uint32_t resend(struct sn_sock *s, uint32_t seq, uint32_t span, uint32_t 
 		len = fin_seq - seq;
 		fin = true;
 	}
-	if (!send_seg(s, seq, len, fin, &opts, nsack))
+	if (!send_seg(s, seq, len, fin, &opts, nsack, 0))
 		return 0;
 	STAT_INC(s->stack, tcp_fast_retrans);
 	return len + (fin ? 1 : 0);
@@ -536,6 +569,34 @@ static uint32_t cwnd_allowance(const struct sn_sock *s, uint32_t mss)
 	         s->snd_nxt == s->snd_max)
 		limit += s->dupacks * mss;
 	return limit > flight ? limit - flight : 0;
+}
+
+/*
+ * TCP segmentation offload (SN_NETIF_TSO): how long a segment whose first
+ * piece is a full mss octets at snd_nxt may grow, so that its pieces are
+ * exactly the segments tcp_output's loop would have sent one after the
+ * other. room is what the send ring, the peer's window and cwnd allow from
+ * snd_nxt (each piece uses up as much of the window and of cwnd as of the
+ * ring), avail what the ring holds, max the most data the netif takes.
+ * Full pieces while room and max hold one; then a last, short piece if the
+ * loop would have let it go: it would not start an idle connection (what
+ * precedes it is in flight), so only the persist override, TCP_NODELAY or
+ * a FIN behind it (with all that is queued), or the half-the-largest-window
+ * rule let it out (RFC 1122 4.2.3.4, RFC 896), as they do in the loop.
+ */
+static uint32_t tso_len(const struct sn_sock *s, uint32_t mss, uint32_t room, uint32_t avail,
+                        uint32_t max, bool fin_due)
+{
+	uint32_t len = mss;
+	while (len + mss <= max && room - len >= mss)
+		len += mss;
+	uint32_t rest = room - len;
+	if (rest == 0 || rest >= mss || len + rest > max)
+		return len;
+	bool all = rest == avail - len;
+	bool ok = (s->flags & SN_SF_FORCE) || (all && ((s->flags & SN_SF_NODELAY) || fin_due)) ||
+	          (s->max_snd_wnd > 0 && rest >= s->max_snd_wnd / 2);
+	return ok ? len + rest : len;
 }
 
 /* May a FIN be sent in this state once the data before it is out? */
@@ -602,6 +663,12 @@ void tcp_output(struct sn_sock *s)
 	if (s->snd_una == s->snd_max && sn_ring_used(&s->snd_buf) > s->snd_max - s->snd_buf_seq &&
 	    (uint64_t)tcp_ms_since(st, s->progress_ms) * 1000 > s->rtt.rto_us)
 		tcp_cc_idle_restart(s);
+	/* The most data a super-segment may carry: the netif's limit less the
+	 * largest IPv4 and TCP headers; 0 without TSO. */
+	uint32_t hop, tso_max = 0;
+	struct sn_netif *out = ipv4_out_netif(st, s->netif, s->t.raddr, &hop);
+	if (out && (out->offload & SN_NETIF_TSO) && out->tso_max > SN_IPV4_HLEN + SN_TCP_HLEN + 40)
+		tso_max = out->tso_max - (SN_IPV4_HLEN + SN_TCP_HLEN + 40);
 	for (;;) {
 		struct sn_tcp_opts opts;
 		unsigned nsack;
@@ -626,9 +693,8 @@ void tcp_output(struct sn_sock *s)
 		uint32_t allowed = cwnd_allowance(s, full_mss);
 		if (allowed < usable)
 			usable = allowed;
-		uint32_t len = avail < usable ? avail : usable;
-		if (len > mss)
-			len = mss;
+		uint32_t room = avail < usable ? avail : usable;
+		uint32_t len = room < mss ? room : mss;
 		uint32_t fin_seq = s->snd_buf_seq + used;
 		bool fin_due = (s->flags & SN_SF_FIN_QUEUED) && fin_state(s->state) &&
 		               sn_seq_leq(s->snd_nxt, fin_seq);
@@ -654,6 +720,22 @@ void tcp_output(struct sn_sock *s)
 			waiting = avail > 0 || fin_due;
 			break;
 		}
+		/* TSO: one segment of several MSS instead of several, when the
+		 * first is full and the rest would follow it at once. Not while
+		 * anything makes segments differ from one to the next: SACK
+		 * blocks (a D-SACK goes on the first only), loss recovery and
+		 * its go-back (retransmissions stay MSS-sized), limited
+		 * transmit (one segment per duplicate ACK). */
+		uint16_t gso = 0;
+		if (tso_max && len == mss && !fin && !recovering && nsack == 0 && s->dupacks == 0 &&
+		    !(s->flags & (SN_SF_RECOVERY | SN_SF_SACK_RECOVERY))) {
+			uint32_t total = tso_len(s, mss, room, avail, tso_max, fin_due);
+			if (total > len) {
+				len = total;
+				gso = (uint16_t)mss;
+				fin = fin_due && s->snd_nxt + len == fin_seq;
+			}
+		}
 		if (len > 0 && !recovering && !(s->flags & SN_SF_RECOVERY) && s->dupacks > 0 &&
 		    s->snd_nxt + len - s->snd_una > s->cwnd)
 			STAT_INC(st, tcp_limited_transmit);
@@ -669,10 +751,10 @@ void tcp_output(struct sn_sock *s)
 		    sn_seq_leq(s->snd_una, fin_seq)) {
 			/* The freebsd profile: BSD's tcp_output puts our FIN,
 			 * sent and not yet acknowledged, on any ACK it sends. */
-			send_seg(s, fin_seq, 0, true, &opts, nsack);
+			send_seg(s, fin_seq, 0, true, &opts, nsack, 0);
 			break;
 		}
-		if (!send_seg(s, seq, len, fin, &opts, nsack))
+		if (!send_seg(s, seq, len, fin, &opts, nsack, gso))
 			break;
 		s->snd_nxt += len + (fin ? 1 : 0);
 		if (fin)

@@ -23,19 +23,6 @@
 #include "core.h"
 #include "tcp/seq.h"
 
-uint64_t tuple_siphash(const struct sn_tuple *t, const uint8_t key[16])
-{
-	uint8_t in[12], out[8];
-	sn_put32(in, t->laddr);
-	sn_put16(in + 4, t->lport);
-	sn_put32(in + 6, t->raddr);
-	sn_put16(in + 10, t->rport);
-	crypto_shorthash(out, in, sizeof(in), key);
-	uint64_t h;
-	memcpy(&h, out, sizeof(h));
-	return h;
-}
-
 #define SIP_ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
 #define SIP_ROUND(v0, v1, v2, v3)                                                              \
 	do {                                                                                   \
@@ -44,6 +31,48 @@ uint64_t tuple_siphash(const struct sn_tuple *t, const uint8_t key[16])
 		v0 += v3; v3 = SIP_ROTL(v3, 21); v3 ^= v0;                                     \
 		v2 += v1; v1 = SIP_ROTL(v1, 17); v1 ^= v2; v2 = SIP_ROTL(v2, 32);              \
 	} while (0)
+
+static uint64_t load_le64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, sizeof(v));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
+
+/*
+ * SipHash-2-4 of the 4-tuple serialised as 12 bytes (local address and port,
+ * remote address and port, network order), the same function as libsodium's
+ * crypto_shorthash of those bytes (a unit test holds them equal), written out
+ * for this one message length: a 12-byte message is one 8-byte block and a
+ * last block of 4 bytes with the length in its top byte. The library call
+ * cost twice as much, and it runs twice per connection end (ISN, timestamp
+ * offset).
+ */
+uint64_t tuple_siphash(const struct sn_tuple *t, const uint8_t key[16])
+{
+	uint8_t in[16] = {0};
+	sn_put32(in, t->laddr);
+	sn_put16(in + 4, t->lport);
+	sn_put32(in + 6, t->raddr);
+	sn_put16(in + 10, t->rport);
+	uint64_t k0 = load_le64(key), k1 = load_le64(key + 8);
+	uint64_t v0 = k0 ^ 0x736f6d6570736575ull, v1 = k1 ^ 0x646f72616e646f6dull;
+	uint64_t v2 = k0 ^ 0x6c7967656e657261ull, v3 = k1 ^ 0x7465646279746573ull;
+	uint64_t m[2] = {load_le64(in), (uint64_t)12 << 56 | load_le64(in + 8)};
+	for (int i = 0; i < 2; i++) {
+		v3 ^= m[i];
+		SIP_ROUND(v0, v1, v2, v3);
+		SIP_ROUND(v0, v1, v2, v3);
+		v0 ^= m[i];
+	}
+	v2 ^= 0xff;
+	for (int i = 0; i < 4; i++)
+		SIP_ROUND(v0, v1, v2, v3);
+	return v0 ^ v1 ^ v2 ^ v3;
+}
 
 /*
  * The tables' hash: SipHash-1-3 (one compression round per word, three
@@ -164,9 +193,9 @@ static void hash_del(const struct sn_stack *st, struct sn_hash *h, void *e)
 	*entry_link(h, e) = NULL;
 }
 
-static void *hash_find(const struct sn_stack *st, const struct sn_hash *h, const struct sn_tuple *t)
+static void *hash_find_hv(const struct sn_hash *h, const struct sn_tuple *t, uint64_t hv)
 {
-	size_t b = tuple_hash(st, t) & (h->nbuckets - 1);
+	size_t b = hv & (h->nbuckets - 1);
 	for (void *e = h->bucket[b]; e; e = *entry_link(h, e))
 		if (tuple_eq(entry_tuple(h, e), t))
 			return e;
@@ -189,9 +218,23 @@ void tcb_hash_remove(struct sn_sock *s)
 	s->flags &= ~SN_SF_IN_HASH;
 }
 
+static void *hash_find(const struct sn_stack *st, const struct sn_hash *h, const struct sn_tuple *t)
+{
+	return hash_find_hv(h, t, tuple_hash(st, t));
+}
+
 struct sn_sock *tcb_lookup(struct sn_stack *st, const struct sn_tuple *t)
 {
 	return hash_find(st, &st->conns, t);
+}
+
+/* Both tables hash a tuple the same way: one hash serves both lookups. */
+struct sn_sock *tcb_demux(struct sn_stack *st, const struct sn_tuple *t, struct sn_tw **tw)
+{
+	uint64_t hv = tuple_hash(st, t);
+	struct sn_sock *s = hash_find_hv(&st->conns, t, hv);
+	*tw = s ? NULL : hash_find_hv(&st->tws, t, hv);
+	return s;
 }
 
 /* ---- bind table ---------------------------------------------------------- */
@@ -331,9 +374,156 @@ int tcb_pick_ephemeral(struct sn_stack *st, uint32_t laddr, uint16_t *port)
 
 /* ---- lifecycle ------------------------------------------------------------ */
 
+/*
+ * A stack that opens and closes connections all the time frees a socket and
+ * allocates a new one for every connection. The last SN_FREE_CACHE sockets
+ * freed are kept on a list and handed out again: glibc's calloc never takes
+ * from the per-thread cache that free fills, so each went the slow way
+ * through malloc (docs/PERFORMANCE.md). TIME-WAIT records have a slab of
+ * their own (below).
+ * Under AddressSanitizer nothing is kept, so that a use after free is still
+ * caught.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define SN_FREE_CACHE 0u
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SN_FREE_CACHE 0u
+#endif
+#endif
+#ifndef SN_FREE_CACHE
+#define SN_FREE_CACHE 64u
+#endif
+
+static void *cache_take(void **list, unsigned *n, size_t link_off, size_t size)
+{
+	void *e = *list;
+	if (e) {
+		*list = *(void **)((char *)e + link_off);
+		(*n)--;
+	} else if (!(e = malloc(size))) {
+		return NULL;
+	}
+	memset(e, 0, size);
+	return e;
+}
+
+static void cache_put(void **list, unsigned *n, size_t link_off, void *e)
+{
+	if (*n >= SN_FREE_CACHE) {
+		free(e);
+		return;
+	}
+	*(void **)((char *)e + link_off) = *list;
+	*list = e;
+	(*n)++;
+}
+
+static void cache_drain(void **list, unsigned *n, size_t link_off)
+{
+	while (*list) {
+		void *e = *list;
+		*list = *(void **)((char *)e + link_off);
+		free(e);
+	}
+	*n = 0;
+}
+
+/*
+ * TIME-WAIT records come from 4 KiB blocks aligned to their size: a 64-byte
+ * header, then 63 records. A record then costs its 64 bytes and 1/63 of a
+ * header, where malloc gave each an 80-byte chunk; and its block is found by
+ * masking its address. Blocks with a free record are on st->tw_blocks; a
+ * block that empties is freed unless it is the only one there. Free records
+ * are poisoned for AddressSanitizer, so a use after free is still caught.
+ */
+#define TW_BLOCK 4096u
+#define TW_PER_BLOCK (TW_BLOCK / sizeof(struct sn_tw) - 1)
+
+struct tw_block {
+	struct sn_list link;  /* st->tw_blocks, while a record is free */
+	struct sn_tw *free;   /* free records, linked through hash_next */
+	unsigned used;
+};
+_Static_assert(sizeof(struct tw_block) <= sizeof(struct sn_tw), "the header fits a record's place");
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TW_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TW_ASAN 1
+#endif
+#endif
+#ifdef TW_ASAN
+#include <sanitizer/asan_interface.h>
+#define tw_poison(p) ASAN_POISON_MEMORY_REGION((p), sizeof(struct sn_tw))
+#define tw_unpoison(p) ASAN_UNPOISON_MEMORY_REGION((p), sizeof(struct sn_tw))
+#else
+#define tw_poison(p) ((void)(p))
+#define tw_unpoison(p) ((void)(p))
+#endif
+
+static struct tw_block *tw_block_of(struct sn_tw *tw)
+{
+	return (struct tw_block *)((uintptr_t)tw & ~(uintptr_t)(TW_BLOCK - 1));
+}
+
+static struct sn_tw *tw_alloc(struct sn_stack *st)
+{
+	struct tw_block *b;
+	if (sn_list_empty(&st->tw_blocks)) {
+		b = aligned_alloc(TW_BLOCK, TW_BLOCK);
+		if (!b)
+			return NULL;
+		*b = (struct tw_block){0};
+		struct sn_tw *rec = (struct sn_tw *)(void *)b;
+		for (size_t i = TW_PER_BLOCK; i >= 1; i--) {
+			rec[i].hash_next = b->free;
+			b->free = &rec[i];
+			tw_poison(&rec[i]);
+		}
+		sn_list_add_tail(&st->tw_blocks, &b->link);
+	}
+	b = SN_CONTAINER_OF(st->tw_blocks.next, struct tw_block, link);
+	struct sn_tw *tw = b->free;
+	tw_unpoison(tw);
+	b->free = tw->hash_next;
+	if (!b->free)
+		sn_list_del(&b->link);
+	b->used++;
+	memset(tw, 0, sizeof(*tw));
+	return tw;
+}
+
+static void tw_release(struct sn_stack *st, struct sn_tw *tw)
+{
+	struct tw_block *b = tw_block_of(tw);
+	if (!b->free)
+		sn_list_add_tail(&st->tw_blocks, &b->link); /* full until now */
+	tw->hash_next = b->free;
+	b->free = tw;
+	tw_poison(tw);
+	if (--b->used == 0 && st->tw_blocks.next != st->tw_blocks.prev) {
+		sn_list_del(&b->link);
+		free(b);
+	}
+}
+
+void tcb_cache_free(struct sn_stack *st)
+{
+	cache_drain((void **)&st->free_socks, &st->nfree_socks, offsetof(struct sn_sock, hash_next));
+	/* Called after tw_free_all: every block left is empty. */
+	while (!sn_list_empty(&st->tw_blocks)) {
+		struct tw_block *b = SN_CONTAINER_OF(st->tw_blocks.next, struct tw_block, link);
+		sn_list_del(&b->link);
+		free(b);
+	}
+}
+
 struct sn_sock *tcb_new(struct sn_stack *st)
 {
-	struct sn_sock *s = calloc(1, sizeof(*s));
+	struct sn_sock *s = cache_take((void **)&st->free_socks, &st->nfree_socks,
+	                               offsetof(struct sn_sock, hash_next), sizeof(*s));
 	if (!s)
 		return NULL;
 	s->stack = st;
@@ -403,6 +593,9 @@ void tcb_set_state(struct sn_sock *s, int state)
 	if (state == SN_ESTABLISHED)
 		s->flags |= SN_SF_EVER_CONNECTED;
 	s->state = (uint8_t)state;
+	/* The event is a large struct: build it only for someone listening. */
+	if (!st->trace_fn)
+		return;
 	struct sn_trace_event ev = {
 		.kind = SN_TRACE_STATE, .now_us = st->now_us, .sock = s,
 		.old_state = old, .new_state = state,
@@ -493,7 +686,8 @@ static void tcb_destroy(struct sn_sock *s)
 	else
 		tcb_reass_drop(s);
 	tcp_loss_free(s);
-	free(s);
+	struct sn_stack *st = s->stack;
+	cache_put((void **)&st->free_socks, &st->nfree_socks, offsetof(struct sn_sock, hash_next), s);
 }
 
 void tcb_free_dead(struct sn_stack *st)
@@ -522,6 +716,8 @@ struct sn_tw *tw_lookup(struct sn_stack *st, const struct sn_tuple *t)
 
 static void tw_trace_closed(struct sn_stack *st, const struct sn_tw *tw)
 {
+	if (!st->trace_fn)
+		return;
 	struct sn_trace_event ev = {
 		.kind = SN_TRACE_STATE, .now_us = st->now_us, .sock = NULL,
 		.old_state = SN_TIME_WAIT, .new_state = SN_CLOSED,
@@ -537,7 +733,7 @@ static void tw_destroy(struct sn_stack *st, struct sn_tw *tw)
 {
 	hash_del(st, &st->tws, tw);
 	sn_list_del(&tw->fifo);
-	free(tw);
+	tw_release(st, tw);
 }
 
 /*
@@ -554,7 +750,12 @@ void tcb_enter_time_wait(struct sn_sock *s, bool ack_fin)
 	/* The ACK of the peer's FIN goes now: nothing will be left to send it. */
 	if (ack_fin)
 		tcp_send_raw(st, &s->t, s->snd_max, s->rcv_nxt, SN_TH_ACK, tcp_rcv_window(s), s);
-	struct sn_tw *tw = calloc(1, sizeof(*tw));
+	if (st->cfg.tw_max && st->tws.count >= st->cfg.tw_max) {
+		/* Full: the oldest record (the FIFO's head) makes room. */
+		tw_kill(st, SN_CONTAINER_OF(st->tw_fifo.next, struct sn_tw, fifo));
+		STAT_INC(st, tcp_tw_evicted);
+	}
+	struct sn_tw *tw = tw_alloc(st);
 	if (tw) {
 		tw->t = s->t;
 		tw->snd_nxt = s->snd_max;

@@ -74,6 +74,8 @@
 
 static void trace_timer(struct sn_sock *s, const char *what)
 {
+	if (!s->stack->trace_fn)
+		return;
 	struct sn_trace_event ev = {
 		.kind = SN_TRACE_TIMER, .now_us = s->stack->now_us, .sock = s, .what = what,
 	};

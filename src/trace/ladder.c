@@ -579,13 +579,16 @@ static void flight_push(struct sn_ladder *l, int sender, const struct sn_trace_s
 
 /* Take the oldest matching segment; its sender's state goes to *state. */
 static bool flight_take(struct sn_ladder *l, int sender, const struct sn_trace_seg *s,
-                        int *state)
+                        int *state, uint16_t *gso_size)
 {
 	struct flight_list *fl = &l->flight[sender];
 
 	for (size_t i = 0; i < fl->n; i++) {
 		if (seg_eq(&fl->v[i].seg, s)) {
 			*state = fl->v[i].snd_state;
+			/* Only the sender knows it was a TSO super-segment. */
+			if (gso_size)
+				*gso_size = fl->v[i].seg.gso_size;
 			memmove(&fl->v[i], &fl->v[i + 1], (fl->n - i - 1) * sizeof(*fl->v));
 			fl->n--;
 			return true;
@@ -674,7 +677,12 @@ static void seg_label(struct sn_ladder *l, const struct sn_trace_seg *s, char *b
 	/* The textbook leaves out the acknowledgment field when ACK is clear. */
 	if (s->flags & SN_TH_ACK)
 		line_add(&ln, " ack=%" PRIu32, ack);
-	line_add(&ln, " len=%" PRIu32 " win=%u", s->len, (unsigned)s->wnd);
+	line_add(&ln, " len=%" PRIu32, s->len);
+	/* A TSO super-segment: the pieces the link cuts it into. */
+	if (s->gso_size)
+		line_add(&ln, " tso=%" PRIu32 "x%u", (s->len + s->gso_size - 1) / s->gso_size,
+		         (unsigned)s->gso_size);
+	line_add(&ln, " win=%u", (unsigned)s->wnd);
 	/* The options of a SYN, as tcpdump writes them; on other segments
 	 * only SACK blocks (timestamps would be on every line). */
 	if (s->flags & SN_TH_SYN) {
@@ -1007,7 +1015,7 @@ static void on_seg_in(struct sn_ladder *l, struct ladder_side *sd, const struct 
 	a->seg = ev->seg;
 	a->t_us = ev->now_us;
 	a->rcv_state = conn_state(c);
-	if (!flight_take(l, sender, &ev->seg, &a->snd_state))
+	if (!flight_take(l, sender, &ev->seg, &a->snd_state, &a->seg.gso_size))
 		a->snd_state = sender_state_now(l, sender, &ev->seg); /* a duplicate */
 }
 
@@ -1032,12 +1040,12 @@ static void on_drop(struct sn_ladder *l, struct ladder_side *sd, const struct sn
 		return;
 	}
 	/* Dropped on its way out (no route, ARP gave up) or on its way in. */
-	if (flight_take(l, sd->idx, &ev->seg, &state)) {
+	if (flight_take(l, sd->idx, &ev->seg, &state, NULL)) {
 		print_seg_line(l, sd->idx, &ev->seg, ev->now_us, state, STATE_UNKNOWN, note, true);
 		return;
 	}
 	sender = 1 - sd->idx;
-	if (!flight_take(l, sender, &ev->seg, &state))
+	if (!flight_take(l, sender, &ev->seg, &state, NULL))
 		state = sender_state_now(l, sender, &ev->seg);
 	print_seg_line(l, sender, &ev->seg, ev->now_us, state, STATE_UNKNOWN, note, false);
 }
@@ -1153,7 +1161,7 @@ void sn_ladder_link_observer(void *ctx, int from_end, enum sn_link_event ev, con
 		return;
 	}
 	flush_arrival(l);
-	if (!flight_take(l, from_end, &s, &state))
+	if (!flight_take(l, from_end, &s, &state, NULL))
 		state = sender_state_now(l, from_end, &s);
 	print_seg_line(l, from_end, &s, now_us, state, STATE_UNKNOWN,
 	               ev == SN_LINK_LOST ? "(lost)" : "(lost: link queue full)", true);

@@ -30,6 +30,16 @@ static enum sn_wire_err parse_opts(const uint8_t *buf, size_t hdr_len, struct sn
 {
 	size_t i = SN_TCP_HLEN;
 
+	/* Nearly every segment of a connection with timestamps carries just
+	 * them, laid out as RFC 7323 appendix A recommends (NOP NOP kind
+	 * length): read that layout straight away, as the appendix suggests. */
+	if (hdr_len == SN_TCP_HLEN + 12 && buf[i] == SN_TCPOPT_NOP && buf[i + 1] == SN_TCPOPT_NOP &&
+	    buf[i + 2] == SN_TCPOPT_TIMESTAMP && buf[i + 3] == OLEN_TIMESTAMP) {
+		o->has_ts = true;
+		o->ts_val = sn_get32(buf + i + 4);
+		o->ts_ecr = sn_get32(buf + i + 8);
+		return SN_WIRE_OK;
+	}
 	while (i < hdr_len) {
 		uint8_t kind = buf[i];
 		size_t olen;
@@ -377,15 +387,50 @@ size_t sn_tcp_opts_len(const struct sn_tcp_opts *o)
 	return round4(put_opts(NULL, o, DEFAULT_ORDER));
 }
 
+/*
+ * The most any order string can make put_opts_any write: each of the five
+ * options once (done_* flags), at its longest (SACK-permitted with the
+ * timestamp 12, four SACK blocks 36), each behind at most 3 bytes of
+ * alignment padding.
+ */
+#define OPTS_SCRATCH 96
+
 size_t sn_tcp_emit(uint8_t *buf, size_t cap, const struct sn_tcp *h, const char *order)
 {
-	size_t olen, hdr_len;
+	size_t olen, padded, hdr_len;
+	/* One pass writes the options aside, then their length is checked:
+	 * a measuring pass first would walk the order string twice for every
+	 * segment sent. */
+	uint8_t opts[OPTS_SCRATCH];
 
 	if (order == NULL)
 		order = DEFAULT_ORDER;
-	olen = round4(put_opts_any(NULL, &h->opts, order));
-	if (olen > TCP_MAX_OPTS)
+	const struct sn_tcp_opts *o = &h->opts;
+	if (!o->has_mss && !o->sack_permitted && !o->has_wscale && o->num_sack == 0 &&
+	    (!o->has_ts || strchr(order, 'T'))) {
+		/* After the handshake most segments carry the timestamps alone,
+		 * which every layout writes the same way: NOP NOP kind length
+		 * (RFC 7323 appendix A). */
+		olen = 0;
+		if (o->has_ts) {
+			opts[0] = SN_TCPOPT_NOP;
+			opts[1] = SN_TCPOPT_NOP;
+			opts[2] = SN_TCPOPT_TIMESTAMP;
+			opts[3] = OLEN_TIMESTAMP;
+			sn_put32(opts + 4, o->ts_val);
+			sn_put32(opts + 8, o->ts_ecr);
+			olen = 12;
+		}
+	} else {
+		olen = put_opts_any(opts, o, order);
+	}
+	padded = round4(olen);
+	if (padded > TCP_MAX_OPTS)
 		return 0;
+	/* Pad with EOL up to the data offset; the encodings are already
+	 * 4-byte multiples except FreeBSD's layout, which ends in EOLs. */
+	memset(opts + olen, SN_TCPOPT_EOL, padded - olen);
+	olen = padded;
 	hdr_len = SN_TCP_HLEN + olen;
 	if (cap < hdr_len)
 		return 0;
@@ -402,10 +447,7 @@ size_t sn_tcp_emit(uint8_t *buf, size_t cap, const struct sn_tcp *h, const char 
 	sn_put16(buf + 16, 0);
 	sn_put16(buf + 18, h->urp);
 
-	/* Pad with EOL up to the data offset; the encodings above are already
-	 * 4-byte multiples, so this is only a guard. */
-	memset(buf + SN_TCP_HLEN, SN_TCPOPT_EOL, olen);
-	put_opts_any(buf + SN_TCP_HLEN, &h->opts, order);
+	memcpy(buf + SN_TCP_HLEN, opts, olen);
 	return hdr_len;
 }
 

@@ -254,4 +254,45 @@ static inline void sn_put32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
+/* ---- segmentation and checksum offload (tso.c) ------------------------- */
+
+/*
+ * Checksum offload (SN_NETIF_TX_CSUM): store in the TCP checksum field the
+ * folded pseudo-header sum, not complemented, so that the checksum over the
+ * segment with that field in place, stored there, completes it (virtio-net's
+ * NEEDS_CSUM convention).
+ */
+void sn_tcp_set_csum_partial(uint8_t *seg, size_t seg_len, uint32_t src, uint32_t dst);
+
+/*
+ * An Ethernet frame holding TCP in IPv4: the offsets software segmentation
+ * and checksum completion need. false for anything else, or a frame whose
+ * headers do not fit it.
+ */
+struct sn_tcp_frame {
+	size_t ip_off;   /* Ethernet header length */
+	size_t ip_hlen;
+	size_t tcp_hlen;
+	size_t payload;  /* data bytes after the headers */
+};
+bool sn_tcp_frame_view(const uint8_t *frame, size_t len, struct sn_tcp_frame *v);
+
+/* Complete the TCP checksum of a TCP/IPv4 frame (whatever its field held:
+ * a partial sum or a full checksum). false if the frame is not one. */
+bool sn_tcp_frame_csum(uint8_t *frame, size_t len);
+
+/*
+ * Software segmentation (what a NIC does for TSO, Linux tcp_gso_segment):
+ * cut the TCP/IPv4 frame into pieces of gso_size data bytes, the last one
+ * possibly shorter. Each piece is built in buf (cap bytes, at least the
+ * headers plus gso_size) with the headers copied, the IPv4 total length,
+ * ID (incremented per piece) and checksum, the TCP sequence number advanced
+ * by the data before it, FIN and PSH only on the last piece, and a complete
+ * TCP checksum; then handed to fn. Returns the number of pieces, 0 (fn never
+ * called) if the frame is not TCP/IPv4 or buf is too small.
+ */
+typedef void (*sn_tso_piece_fn)(void *ctx, uint8_t *piece, size_t len);
+unsigned sn_tso_cut(const uint8_t *frame, size_t len, uint16_t gso_size, uint8_t *buf,
+                    size_t cap, sn_tso_piece_fn fn, void *ctx);
+
 #endif /* SN_WIRE_H */

@@ -20,7 +20,9 @@
  *                          accept, new connections, and event callbacks
  *                          that close their own socket
  *
- * Forged frames go to the server stack mostly, to the client sometimes. At
+ * The first input byte's low bit turns on the memlink's offload mode, so
+ * that TSO super-segments, partial checksums and trusted frames meet the
+ * same programs. Forged frames go to the server stack mostly, to the client sometimes. At
  * the end every handle is closed and both stacks are freed, so LeakSanitizer
  * sees anything the stack forgot. A few invariants that no input may break
  * are checked along the way; a violation traps.
@@ -210,7 +212,7 @@ static void run_for(uint64_t dt)
 	}
 }
 
-static void world_up(void)
+static void world_up(bool offload)
 {
 	struct sn_config cfg[2];
 	for (int i = 0; i < 2; i++) {
@@ -223,7 +225,7 @@ static void world_up(void)
 	memset(handles, 0, sizeof(handles));
 	listener = NULL;
 	accept_in_cb = false;
-	CHECK(sn_simnet_init(&net, &cfg[C], &cfg[S], 1, 1 * MS) == 0);
+	CHECK(sn_simnet_init_offload(&net, &cfg[C], &cfg[S], 1, 1 * MS, offload) == 0);
 	for (int i = 0; i < 2; i++) {
 		struct sockaddr_in peer = sn_simnet_sockaddr(1 - i, 0);
 		uint8_t mac[6] = {0x02, 0, 0, 0, 0, (uint8_t)(2 - i)};
@@ -657,7 +659,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < sizeof(payload); i++)
 			payload[i] = (uint8_t)(i * 13 + 1);
 
-	world_up();
+	world_up(u8(&in) & 1);
 	for (int ops = 0; in.n > 0 && ops < MAX_OPS; ops++) {
 		uint8_t op = u8(&in);
 		switch (op % 16) {

@@ -39,6 +39,92 @@ static struct sn_sock *establish(struct world *w, struct sn_sock *ls, uint16_t c
 	return s;
 }
 
+/*
+ * tw_max bounds the TIME-WAIT records: six connections that the server
+ * closes first leave it four records, the two oldest ended early. A SYN to
+ * a 4-tuple still in TIME-WAIT (with the fixed ISN, below what the record
+ * expects) is answered by an ACK (which the client answers with a RST, RFC
+ * 9293 3.10.7.3); the oldest 4-tuple, whose record went, is open again and
+ * gets a SYN-ACK.
+ */
+static void time_wait_records_bounded(void **state)
+{
+	struct world *w = *state;
+	w->cfg[S].tw_max = 4;
+	go(w);
+	struct sn_sock *ls = w_listen(w, S, 80, 8), *c;
+	char buf[4];
+	for (uint16_t port = 40000; port < 40006; port++) {
+		struct sn_sock *s = establish(w, ls, port, &c);
+		assert_int_equal(sn_close(s), 0);
+		w_run(w, 100 * W_MS);
+		assert_int_equal(sn_recv(c, buf, sizeof(buf), 0), 0);
+		assert_int_equal(sn_close(c), 0);
+		w_run(w, 100 * W_MS);
+	}
+	assert_int_equal(w_stats(w, S).tcp_tw_created, 6);
+	assert_int_equal(w_stats(w, S).tcp_curr_tw, 4);
+	assert_int_equal(w_stats(w, S).tcp_tw_evicted, 2);
+
+	size_t mark = w->nsegs;
+	c = w_connect(w, C, 40005, 80);
+	w_run(w, 100 * W_MS);
+	assert_string_equal(w_segs(w, mark), "C SYN seq=1000 ack=0 len=0\n"
+	                                     "S ACK seq=8002 ack=1002 len=0\n"
+	                                     "C RST seq=1002 ack=0 len=0\n");
+	sn_abort(c);
+	w_run(w, 100 * W_MS);
+
+	mark = w->nsegs;
+	c = w_connect(w, C, 40000, 80);
+	w_run(w, 100 * W_MS);
+	assert_string_equal(w_segs(w, mark), "C SYN seq=1000 ack=0 len=0\n"
+	                                     "S SYN,ACK seq=8000 ack=1001 len=0\n"
+	                                     "C ACK seq=1001 ack=8001 len=0\n");
+	assert_int_equal(w_state_of(c), SN_ESTABLISHED);
+	sn_close(ls);
+}
+
+/*
+ * Records come from blocks of 63 (tcb.c): 150 of them fill three blocks;
+ * they expire together, a second round takes blocks again, and the stack's
+ * teardown frees the rest (AddressSanitizer checks both in test-sanitize).
+ * Half of the second round is ended early by a RST from the client, out of
+ * the FIFO's order.
+ */
+static void many_time_wait_records(void **state)
+{
+	struct world *w = *state;
+	go(w);
+	struct sn_sock *ls = w_listen(w, S, 80, 256), *c;
+	char buf[4];
+	for (int round = 0; round < 2; round++) {
+		for (uint16_t port = 40000; port < 40150; port++) {
+			struct sn_sock *s = establish(w, ls, port, &c);
+			assert_int_equal(sn_close(s), 0);
+			w_run(w, 20 * W_MS);
+			assert_int_equal(sn_recv(c, buf, sizeof(buf), 0), 0);
+			assert_int_equal(sn_close(c), 0);
+			w_run(w, 20 * W_MS);
+		}
+		assert_int_equal(w_stats(w, S).tcp_curr_tw, 150);
+		if (round == 0) {
+			w_run(w, 61 * W_SEC);
+			assert_int_equal(w_stats(w, S).tcp_curr_tw, 0);
+		}
+	}
+	/* A SYN with the fixed ISN to every other 4-tuple: the record ACKs, the
+	 * client's RST ends the record (RFC 9293 3.10.7.4). */
+	for (uint16_t port = 40000; port < 40150; port += 2) {
+		c = w_connect(w, C, port, 80);
+		w_run(w, 20 * W_MS);
+		sn_abort(c);
+	}
+	w_run(w, 100 * W_MS);
+	assert_int_equal(w_stats(w, S).tcp_curr_tw, 75);
+	sn_close(ls);
+}
+
 static void half_close(void **state)
 {
 	struct world *w = *state;
@@ -675,6 +761,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(fin_wait2_orphan_times_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(fin_wait2_with_handle_lasts, setup, teardown),
 		cmocka_unit_test_setup_teardown(fin_wait2_orphan_sends_no_keepalive, setup, teardown),
+		cmocka_unit_test_setup_teardown(time_wait_records_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(many_time_wait_records, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

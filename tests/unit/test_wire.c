@@ -133,6 +133,23 @@ static void test_csum_odd_lengths(void **state)
 		assert_int_equal(sn_csum(buf, n), ref_csum(buf, n));
 }
 
+/* Every length, even ones included (20 has a path of its own: the IPv4
+ * header), at every alignment, random bytes and all-ones bytes. */
+static void test_csum_every_length(void **state)
+{
+	struct rng r = {0x2001};
+	uint8_t buf[304];
+	size_t n, off;
+
+	rng_fill(&r, buf, sizeof(buf));
+	for (off = 0; off < 4; off++)
+		for (n = 0; n + off <= 300; n++)
+			assert_int_equal(sn_csum(buf + off, n), ref_csum(buf + off, n));
+	memset(buf, 0xff, sizeof(buf));
+	for (n = 0; n <= 300; n++)
+		assert_int_equal(sn_csum(buf, n), ref_csum(buf, n));
+}
+
 static void test_csum_all_ones_carries(void **state)
 {
 	/* Every word 0xffff: the most carries the accumulator ever sees. */
@@ -1483,6 +1500,7 @@ int main(void)
 		cmocka_unit_test(test_csum_known_ipv4_header),
 		cmocka_unit_test(test_csum_empty_and_tiny),
 		cmocka_unit_test(test_csum_odd_lengths),
+		cmocka_unit_test(test_csum_every_length),
 		cmocka_unit_test(test_csum_all_ones_carries),
 		cmocka_unit_test(test_csum_long_unaligned),
 		cmocka_unit_test(test_csum_every_split),
