@@ -436,7 +436,8 @@ uint64_t tuple_siphash(const struct sn_tuple *t, const uint8_t key[16]);
 int tcb_tables_init(struct sn_stack *st);
 
 /* isn.c */
-uint32_t isn_generate(struct sn_stack *st, const struct sn_tuple *t);
+/* The ISN for s->t into s->iss, and the timestamp offset into s->ts_offset. */
+void isn_generate(struct sn_stack *st, struct sn_sock *s);
 
 /* timer.c also: the estimator with the stack's configured bounds */
 void tcp_rtt_init(struct sn_sock *s);

@@ -185,7 +185,7 @@ int sn_connect(struct sn_sock *s, const struct sockaddr *addr, socklen_t len)
 	}
 	s->netif = nif;
 	s->so_error = 0;
-	s->iss = isn_generate(st, &s->t);
+	isn_generate(st, s);
 	s->snd_una = s->snd_nxt = s->snd_max = s->iss;
 	s->snd_buf_seq = s->iss + 1;
 	s->syn_tries = 0;
