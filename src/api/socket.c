@@ -179,6 +179,7 @@ int sn_connect(struct sn_sock *s, const struct sockaddr *addr, socklen_t len)
 	s->t.rport = port;
 	struct sn_tw *tw;
 	if (tcb_demux(st, &s->t, &tw) || tw) {
+		tcb_demux_done(st);
 		s->t.raddr = 0;
 		s->t.rport = 0;
 		return -EADDRNOTAVAIL;
@@ -193,6 +194,7 @@ int sn_connect(struct sn_sock *s, const struct sockaddr *addr, socklen_t len)
 	tcp_rtt_init(s);
 	tcp_options_init(s);
 	tcb_hash_insert(s);
+	tcb_demux_done(st);
 	s->flags |= SN_SF_CONNECTING;
 	STAT_INC(st, tcp_active_opens);
 	tcb_set_state(s, SN_SYN_SENT);
