@@ -10,7 +10,8 @@
  *
  *   sn_bench bulk  --mtu M --seconds S [--bytes B] [--offload]   one flow, client -> server
  *                  (--offload: the memlink's offload mode, TSO and checksum offload, as veth)
- *   sn_bench crr   --seconds S --count C             connect, 64 B each way, close
+ *   sn_bench crr   --seconds S --count C [--offload] connect, 64 B each way, close
+ *                  (--offload: checksum offload, as the kernel's loopback has)
  *   sn_bench mem   --n N [--tw]                      N idle connections (or TIME-WAITs)
  *   sn_bench scale --n N --seconds S                 bulk beside N idle keepalive conns
  *   sn_bench tap-send --tap NAME --addr A/P --to IP:PORT --seconds S [--buf B]
@@ -460,11 +461,11 @@ static void crr_start_one(struct crr *k)
 	sn_set_event_cb(k->c, crr_cli_cb, k);
 }
 
-static int mode_crr(double seconds, uint64_t count)
+static int mode_crr(double seconds, uint64_t count, bool offload)
 {
 	struct world w;
 	struct crr k = {.w = &w};
-	world_init(&w, 1500, 1, 0);
+	world_init_offload(&w, 1500, 1, 0, offload);
 	listen_on(&w, SERVER_PORT, 128, crr_ls_cb, NULL);
 	struct sn_stats s0, s1;
 	sn_stats(w.cli, &s0);
@@ -486,11 +487,12 @@ static int mode_crr(double seconds, uint64_t count)
 	struct sn_stats ss;
 	sn_stats(w.srv, &ss);
 	printf("{\"bench\":\"crr\",\"conns\":%llu,\"failed\":%llu,\"wall_s\":%.4f,\"cpu_s\":%.4f,"
-	       "\"conns_per_s\":%.0f,\"us_per_conn\":%.3f,\"segments\":%llu,\"server_tw\":%llu}\n",
+	       "\"conns_per_s\":%.0f,\"us_per_conn\":%.3f,\"segments\":%llu,\"server_tw\":%llu,"
+	       "\"offload\":%d}\n",
 	       (unsigned long long)k.done, (unsigned long long)k.failed, wall, cpu,
 	       (double)k.done / wall, k.done ? cpu * 1e6 / (double)k.done : 0,
 	       (unsigned long long)((s1.tcp_tx - s0.tcp_tx) + ss.tcp_tx),
-	       (unsigned long long)ss.tcp_curr_tw);
+	       (unsigned long long)ss.tcp_curr_tw, offload ? 1 : 0);
 	world_free(&w);
 	return k.failed ? 1 : 0;
 }
@@ -833,7 +835,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 	        "usage: sn_bench bulk [--mtu M] [--seconds S] [--bytes B] [--buf BYTES] [--offload]\n"
-	        "       sn_bench crr [--seconds S] [--count C]\n"
+	        "       sn_bench crr [--seconds S] [--count C] [--offload]\n"
 	        "       sn_bench mem --n N [--tw]\n"
 	        "       sn_bench scale --n N [--seconds S] [--bytes B] [--mtu M]\n"
 	        "       sn_bench tap-send --tap NAME --addr A/P --to IP:PORT [--seconds S] [--buf B]\n"
@@ -897,7 +899,7 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "bulk"))
 		return mode_bulk(mtu, seconds, bytes, bufsize, offload);
 	if (!strcmp(mode, "crr"))
-		return mode_crr(seconds, count);
+		return mode_crr(seconds, count, offload);
 	if (!strcmp(mode, "mem") && n)
 		return mode_mem(n, tw);
 	if (!strcmp(mode, "scale"))

@@ -332,6 +332,11 @@ struct sn_stack {
 	uint8_t isn_key[16];
 	uint8_t hash_key[16];
 	uint16_t ip_id;
+	/* The 4-tuple tcb_demux hashed for the segment or connect under way,
+	 * and its hash (tcb.c). */
+	struct sn_tuple demux_t;
+	uint64_t demux_hv;
+	bool demux_valid;
 
 	struct sn_netif *netifs;
 	struct sn_arp_table arp;
@@ -479,6 +484,8 @@ struct sn_sock *tcb_lookup(struct sn_stack *st, const struct sn_tuple *t);
 /* The connection with 4-tuple t; if there is none, *tw is its TIME-WAIT
  * record or NULL. */
 struct sn_sock *tcb_demux(struct sn_stack *st, const struct sn_tuple *t, struct sn_tw **tw);
+/* The segment or connect that called tcb_demux is over: forget its hash. */
+void tcb_demux_done(struct sn_stack *st);
 int tcb_bind(struct sn_sock *s, uint32_t addr, uint16_t port);
 void tcb_unbind(struct sn_sock *s);
 struct sn_sock *tcb_find_listener(struct sn_stack *st, uint32_t addr, uint16_t port);
@@ -505,7 +512,8 @@ uint64_t tuple_siphash(const struct sn_tuple *t, const uint8_t key[16]);
 int tcb_tables_init(struct sn_stack *st);
 
 /* isn.c */
-uint32_t isn_generate(struct sn_stack *st, const struct sn_tuple *t);
+/* The ISN for s->t into s->iss, and the timestamp offset into s->ts_offset. */
+void isn_generate(struct sn_stack *st, struct sn_sock *s);
 
 /* timer.c also: the estimator, with the stack's initial RTO */
 void tcp_rtt_init(struct sn_sock *s);

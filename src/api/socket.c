@@ -179,13 +179,14 @@ int sn_connect(struct sn_sock *s, const struct sockaddr *addr, socklen_t len)
 	s->t.rport = port;
 	struct sn_tw *tw;
 	if (tcb_demux(st, &s->t, &tw) || tw) {
+		tcb_demux_done(st);
 		s->t.raddr = 0;
 		s->t.rport = 0;
 		return -EADDRNOTAVAIL;
 	}
 	s->netif = nif;
 	s->so_error = 0;
-	s->iss = isn_generate(st, &s->t);
+	isn_generate(st, s);
 	s->snd_una = s->snd_nxt = s->snd_max = s->iss;
 	s->snd_buf_seq = s->iss + 1;
 	s->syn_tries = 0;
@@ -193,6 +194,7 @@ int sn_connect(struct sn_sock *s, const struct sockaddr *addr, socklen_t len)
 	tcp_rtt_init(s);
 	tcp_options_init(s);
 	tcb_hash_insert(s);
+	tcb_demux_done(st);
 	s->flags |= SN_SF_CONNECTING;
 	STAT_INC(st, tcp_active_opens);
 	tcb_set_state(s, SN_SYN_SENT);

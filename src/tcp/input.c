@@ -891,8 +891,8 @@ void tcp_icmp_unreach(struct sn_stack *st, const struct sn_tuple *t, uint32_t se
 	tcb_close(s, refused || st->cfg.profile.icmp_unreach_refused ? ECONNREFUSED : EHOSTUNREACH);
 }
 
-void tcp_input(struct sn_netif *nif, const struct sn_ipv4 *ip, const uint8_t *seg, size_t len,
-               unsigned rx_flags)
+static void segment_input(struct sn_netif *nif, const struct sn_ipv4 *ip, const uint8_t *seg,
+                          size_t len, unsigned rx_flags)
 {
 	struct sn_stack *st = nif->stack;
 	struct sn_tcp th;
@@ -956,4 +956,11 @@ void tcp_input(struct sn_netif *nif, const struct sn_ipv4 *ip, const uint8_t *se
 		return;
 	}
 	tcp_reply_rst(st, ip->src, ip->dst, &th, dlen);
+}
+
+void tcp_input(struct sn_netif *nif, const struct sn_ipv4 *ip, const uint8_t *seg, size_t len,
+               unsigned rx_flags)
+{
+	segment_input(nif, ip, seg, len, rx_flags);
+	tcb_demux_done(nif->stack);
 }

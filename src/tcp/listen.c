@@ -103,7 +103,7 @@ void listen_input(struct sn_sock *ls, const struct sn_ipv4 *ip, const struct sn_
 	 * RFC 2018 section 2). */
 	tcp_options_init(c);
 	tcp_options_agree(c, th);
-	c->iss = isn_generate(st, &c->t);
+	isn_generate(st, c);
 	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
 	c->snd_buf_seq = c->iss + 1;
 	c->snd_wnd = th->wnd;

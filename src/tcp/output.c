@@ -133,11 +133,7 @@ void tcp_options_init(struct sn_sock *s)
 	s->snd_wscale = 0;
 	s->ts_recent = 0;
 	s->ts_recent_stamp = 0;
-	/* A keyed hash of the reversed, altered 4-tuple: unrelated to the
-	 * connection table's hash of the same tuple under the same key. */
-	struct sn_tuple k = {.laddr = s->t.raddr ^ 0x54535453u, .raddr = s->t.laddr,
-	                     .lport = s->t.rport, .rport = s->t.lport};
-	s->ts_offset = (uint32_t)tuple_siphash(&k, st->hash_key);
+	/* ts_offset comes with the ISN (isn_generate). */
 }
 
 /* The window field for a window of wnd bytes: RFC 7323 2.3, shifted right.

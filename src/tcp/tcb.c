@@ -83,7 +83,13 @@ uint64_t tuple_siphash(const struct sn_tuple *t, const uint8_t key[16])
  * connection (docs/PERFORMANCE.md). ISNs and timestamp offsets keep
  * SipHash-2-4 (tuple_siphash): those are secrets, this only spreads chains.
  */
-static uint64_t tuple_hash(const struct sn_stack *st, const struct sn_tuple *t)
+static bool tuple_eq(const struct sn_tuple *a, const struct sn_tuple *b)
+{
+	return a->laddr == b->laddr && a->raddr == b->raddr && a->lport == b->lport &&
+	       a->rport == b->rport;
+}
+
+static uint64_t tuple_hash_compute(const struct sn_stack *st, const struct sn_tuple *t)
 {
 	uint64_t k0, k1;
 	memcpy(&k0, st->hash_key, 8);
@@ -104,10 +110,18 @@ static uint64_t tuple_hash(const struct sn_stack *st, const struct sn_tuple *t)
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
-static bool tuple_eq(const struct sn_tuple *a, const struct sn_tuple *b)
+/*
+ * While one segment (or one connect) is processed, the tuple that
+ * tcb_demux looked up is usually hashed again: a new connection goes into
+ * the table, a socket leaves it for a TIME-WAIT record, a record is ended
+ * for a SYN that reopens its 4-tuple. tcb_demux keeps its hash for that
+ * time, until tcb_demux_done.
+ */
+static uint64_t tuple_hash(const struct sn_stack *st, const struct sn_tuple *t)
 {
-	return a->laddr == b->laddr && a->raddr == b->raddr && a->lport == b->lport &&
-	       a->rport == b->rport;
+	if (st->demux_valid && tuple_eq(&st->demux_t, t))
+		return st->demux_hv;
+	return tuple_hash_compute(st, t);
 }
 
 /* ---- the two 4-tuple tables ------------------------------------------------
@@ -231,10 +245,18 @@ struct sn_sock *tcb_lookup(struct sn_stack *st, const struct sn_tuple *t)
 /* Both tables hash a tuple the same way: one hash serves both lookups. */
 struct sn_sock *tcb_demux(struct sn_stack *st, const struct sn_tuple *t, struct sn_tw **tw)
 {
-	uint64_t hv = tuple_hash(st, t);
+	uint64_t hv = tuple_hash_compute(st, t);
+	st->demux_t = *t;
+	st->demux_hv = hv;
+	st->demux_valid = true;
 	struct sn_sock *s = hash_find_hv(&st->conns, t, hv);
 	*tw = s ? NULL : hash_find_hv(&st->tws, t, hv);
 	return s;
+}
+
+void tcb_demux_done(struct sn_stack *st)
+{
+	st->demux_valid = false;
 }
 
 /* ---- bind table ---------------------------------------------------------- */
