@@ -111,7 +111,7 @@ struct sn_listener {
  * connection starts with its listener's. Each field is as narrow as its
  * range allows, since every connection has them: setsockopt refuses what
  * Linux refuses (keepalive times above 32767 s, counts above 127, EINVAL),
- * and sn_stack_new bounds the defaults in sn_config the same way. */
+ * and tcp_timers_init bounds the defaults in sn_config the same way. */
 struct sn_sockopts {
 	uint32_t user_timeout_ms;   /* TCP_USER_TIMEOUT, 0 = off */
 	uint16_t keepidle_s;        /* TCP_KEEPIDLE, 1..32767 */

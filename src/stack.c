@@ -147,14 +147,6 @@ struct sn_stack *sn_stack_new(const struct sn_config *cfg)
 	 * keep to 200 ms as the issue of interop with delayed-ACK peers asks. */
 	if (st->cfg.delack_ms > 200)
 		st->cfg.delack_ms = 200;
-	/* The keepalive defaults as setsockopt allows them (Linux's limits,
-	 * and the width of struct sn_sockopts). */
-	if (st->cfg.keepidle_s > 32767)
-		st->cfg.keepidle_s = 32767;
-	if (st->cfg.keepintvl_s > 32767)
-		st->cfg.keepintvl_s = 32767;
-	if (st->cfg.keepcnt > 127)
-		st->cfg.keepcnt = 127;
 	/* RFC 7323 2.3: a shift above 14 is not allowed. */
 	if (st->cfg.wscale_max > 14)
 		st->cfg.wscale_max = 14;

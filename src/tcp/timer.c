@@ -295,9 +295,12 @@ void tcp_timers_init(struct sn_sock *s)
 	sn_timer_init(&s->rexmt_timer, TCP_TIMER_REXMT);
 	sn_timer_init(&s->delack_timer, TCP_TIMER_DELACK);
 	sn_timer_init(&s->keep_timer, TCP_TIMER_KEEP);
-	s->opt.keepidle_s = (uint16_t)c->keepidle_s; /* bounded by sn_stack_new */
-	s->opt.keepintvl_s = (uint16_t)c->keepintvl_s;
-	s->opt.keepcnt = (uint8_t)c->keepcnt;
+	/* The defaults as setsockopt allows them (Linux's limits, and the
+	 * width of struct sn_sockopts). Read here, not when the stack is made:
+	 * synack drill changes them in a running stack (FreeBSD's sysctls). */
+	s->opt.keepidle_s = (uint16_t)(c->keepidle_s < 32767 ? c->keepidle_s : 32767);
+	s->opt.keepintvl_s = (uint16_t)(c->keepintvl_s < 32767 ? c->keepintvl_s : 32767);
+	s->opt.keepcnt = (uint8_t)(c->keepcnt < 127 ? c->keepcnt : 127);
 }
 
 void tcp_rexmt_arm(struct sn_sock *s)
