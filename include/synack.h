@@ -153,9 +153,9 @@ struct sn_config {
 	uint64_t random_seed;
 
 	uint32_t delack_ms;         /* delayed-ACK timeout (40; at most 200, RFC 1122 4.2.3.2) */
-	uint32_t keepidle_s;        /* SO_KEEPALIVE: idle time before the first probe (7200, <= 32767) */
+	uint32_t keepidle_s;        /* SO_KEEPALIVE: idle before the first probe (7200, <= 32767) */
 	uint32_t keepintvl_s;       /* between probes (75, <= 32767) */
-	uint32_t keepcnt;           /* unanswered probes before the connection is dropped (9, <= 127) */
+	uint32_t keepcnt;           /* unanswered probes before it is dropped (9, <= 127) */
 
 	/*
 	 * TCP options offered in our SYN (RFC 7323, RFC 2018). Each is used on a

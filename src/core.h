@@ -239,7 +239,7 @@ struct sn_sock {
 	 * synchronized, and a listener's queues exist only while it listens
 	 * (listen_start allocates them, listen_stop frees them). */
 	union {
-		struct sn_reass *reass;       /* out-of-order data (reass.c); allocated while any is held */
+		struct sn_reass *reass;       /* out-of-order data (reass.c), while any is held */
 		struct sn_listener *listener; /* LISTEN: the SYN and accept queues */
 	};
 	/* Three timers for five roles (timer.c): a pair that never runs
@@ -388,7 +388,8 @@ static inline uint32_t tcp_ms_since(const struct sn_stack *st, uint32_t then_ms)
 	return tcp_ms(st) - then_ms;
 }
 /* Back to the stack's µs clock: when `then_ms` plus `after_ms` comes. */
-static inline uint64_t tcp_ms_when_us(const struct sn_stack *st, uint32_t then_ms, uint32_t after_ms)
+static inline uint64_t tcp_ms_when_us(const struct sn_stack *st, uint32_t then_ms,
+                                      uint32_t after_ms)
 {
 	return (st->now_us / 1000 - tcp_ms_since(st, then_ms) + after_ms) * 1000;
 }

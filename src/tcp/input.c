@@ -305,7 +305,8 @@ static void syn_acked(struct sn_sock *s, uint32_t ack, const struct sn_tcp *th)
 		/* RFC 6298 5.7: the SYN had to be sent again and gave no
 		 * sample; start data transfer with a 3 s RTO, or the initial
 		 * one if that is larger (5.7 only raises an RTO below 3 s). */
-		sn_rtt_set_base(&s->rtt, &st->rto, s->rtt.base_us > 3000000 ? s->rtt.base_us : 3000000);
+		sn_rtt_set_base(&s->rtt, &st->rto,
+		                s->rtt.base_us > 3000000 ? s->rtt.base_us : 3000000);
 	}
 }
 

@@ -43,7 +43,8 @@ void sn_rtt_sample(struct sn_rtt *r, const struct sn_rto_bounds *b, uint32_t rtt
 		r->srtt_us = (uint32_t)(((uint64_t)r->srtt_us * 7 + rtt_us) / 8);
 	}
 	uint64_t var4 = (uint64_t)r->rttvar_us * 4;
-	r->base_us = clamp(b, r->srtt_us + (var4 > SN_RTT_GRANULARITY_US ? var4 : SN_RTT_GRANULARITY_US));
+	r->base_us =
+	    clamp(b, r->srtt_us + (var4 > SN_RTT_GRANULARITY_US ? var4 : SN_RTT_GRANULARITY_US));
 	r->backoff = 0;
 	recompute(r, b);
 }

@@ -88,7 +88,8 @@ static void trace_timer(struct sn_sock *s, const char *what)
 
 static bool user_timeout_over(const struct sn_sock *s)
 {
-	return s->opt.user_timeout_ms && tcp_ms_since(s->stack, s->progress_ms) >= s->opt.user_timeout_ms;
+	return s->opt.user_timeout_ms &&
+	       tcp_ms_since(s->stack, s->progress_ms) >= s->opt.user_timeout_ms;
 }
 
 static void rexmt_expired(struct sn_timer *t, uint64_t now_us)
@@ -249,7 +250,8 @@ static void keep_expired(struct sn_timer *t, uint64_t now_us)
 	/* Heard from the peer since we last looked (input clears keep_probes):
 	 * sleep until the idle time has passed since then. */
 	if (s->keep_probes == 0 && tcp_ms_since(st, s->last_rcv_ms) < idle_ms) {
-		sn_timer_arm(&st->wheel, &s->keep_timer, tcp_ms_when_us(st, s->last_rcv_ms, idle_ms));
+		sn_timer_arm(&st->wheel, &s->keep_timer,
+		             tcp_ms_when_us(st, s->last_rcv_ms, idle_ms));
 		return;
 	}
 	trace_timer(s, "keepalive");

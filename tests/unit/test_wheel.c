@@ -584,7 +584,8 @@ static void test_expiry_modulo_wrap(void **state)
 		for (size_t a = 0; a < sizeof(ahead) / sizeof(ahead[0]); a++) {
 			uint64_t start = start_ticks[s] * MS;
 			uint64_t exp = start + ahead[a] * MS - 250; /* tick start + ahead */
-			uint64_t want = ahead[a] < SN_WHEEL_MAX_AHEAD ? ahead[a] : SN_WHEEL_MAX_AHEAD;
+			uint64_t want = ahead[a] < SN_WHEEL_MAX_AHEAD ? ahead[a]
+			                                              : SN_WHEEL_MAX_AHEAD;
 			struct sn_wheel w;
 			struct probe p;
 			unsigned wakes = 0;
