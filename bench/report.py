@@ -90,7 +90,7 @@ def main():
     row("short connections, offload", "conns/s", get("crr", "synack", "conns_per_s"),
         get("crr", "kernel", "conns_per_s"),
         note="connect, 64 B request, 64 B response, close; memlink checksum offload; "
-             "kernel over loopback (no checksums)")
+             "kernel over loopback (no checksums); median of 3 rounds each")
     row("short connections, no offload", "conns/s", get("crr_nooffload", "synack", "conns_per_s"),
         get("crr", "kernel", "conns_per_s"), note="synack: every segment checksummed and verified")
     kn = get("mem_estab_kernel", "kernel", "n")
@@ -132,7 +132,7 @@ def main():
             note=(f"{rel:.3f} x N=0; " if rel else "") + "CPU per segment, best of 3 windows")
     row("TAP: Linux -> synack listen", "Gbit/s", get("tap_to_synack_tool", "synack", "gbps"),
         get("tap_to_synack", "kernel", "gbps"),
-        note="synack listen --discard (hashes every byte); kernel: same client to Linux over veth")
+        note="synack listen --discard --no-hash; kernel: same client to Linux over veth")
     bufs = res.get(("tap_bufs", "kernel")) or {}
     big = "SO_SNDBUF %s, SO_RCVBUF %s (tcp_wmem/tcp_rmem max)" % (
         fmt(bufs.get("tcp_wmem_max")), fmt(bufs.get("tcp_rmem_max")))
