@@ -39,6 +39,22 @@ static struct sn_sock *establish(struct world *w, struct sn_sock *ls, uint16_t c
 	return s;
 }
 
+/* Connections from C:from .. C:to-1 to S:80, each closed by the server
+ * first, so that the server keeps a TIME-WAIT record for each. */
+static void server_closes_each(struct world *w, struct sn_sock *ls, uint16_t from, uint16_t to)
+{
+	struct sn_sock *c;
+	char buf[4];
+	for (uint16_t port = from; port < to; port++) {
+		struct sn_sock *s = establish(w, ls, port, &c);
+		assert_int_equal(sn_close(s), 0);
+		w_run(w, 20 * W_MS);
+		assert_int_equal(sn_recv(c, buf, sizeof(buf), 0), 0);
+		assert_int_equal(sn_close(c), 0);
+		w_run(w, 20 * W_MS);
+	}
+}
+
 /*
  * tw_max bounds the TIME-WAIT records: six connections that the server
  * closes first leave it four records, the two oldest ended early. A SYN to
@@ -53,15 +69,7 @@ static void time_wait_records_bounded(void **state)
 	w->cfg[S].tw_max = 4;
 	go(w);
 	struct sn_sock *ls = w_listen(w, S, 80, 8), *c;
-	char buf[4];
-	for (uint16_t port = 40000; port < 40006; port++) {
-		struct sn_sock *s = establish(w, ls, port, &c);
-		assert_int_equal(sn_close(s), 0);
-		w_run(w, 100 * W_MS);
-		assert_int_equal(sn_recv(c, buf, sizeof(buf), 0), 0);
-		assert_int_equal(sn_close(c), 0);
-		w_run(w, 100 * W_MS);
-	}
+	server_closes_each(w, ls, 40000, 40006);
 	assert_int_equal(w_stats(w, S).tcp_tw_created, 6);
 	assert_int_equal(w_stats(w, S).tcp_curr_tw, 4);
 	assert_int_equal(w_stats(w, S).tcp_tw_evicted, 2);
@@ -97,16 +105,8 @@ static void many_time_wait_records(void **state)
 	struct world *w = *state;
 	go(w);
 	struct sn_sock *ls = w_listen(w, S, 80, 256), *c;
-	char buf[4];
 	for (int round = 0; round < 2; round++) {
-		for (uint16_t port = 40000; port < 40150; port++) {
-			struct sn_sock *s = establish(w, ls, port, &c);
-			assert_int_equal(sn_close(s), 0);
-			w_run(w, 20 * W_MS);
-			assert_int_equal(sn_recv(c, buf, sizeof(buf), 0), 0);
-			assert_int_equal(sn_close(c), 0);
-			w_run(w, 20 * W_MS);
-		}
+		server_closes_each(w, ls, 40000, 40150);
 		assert_int_equal(w_stats(w, S).tcp_curr_tw, 150);
 		if (round == 0) {
 			w_run(w, 61 * W_SEC);
