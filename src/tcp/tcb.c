@@ -407,48 +407,41 @@ int tcb_pick_ephemeral(struct sn_stack *st, uint32_t laddr, uint16_t *port)
  * caught.
  */
 #if defined(__SANITIZE_ADDRESS__)
-#define SN_FREE_CACHE 0u
+#define SN_ASAN 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
+#define SN_ASAN 1
+#endif
+#endif
+#ifdef SN_ASAN
+#include <sanitizer/asan_interface.h>
 #define SN_FREE_CACHE 0u
-#endif
-#endif
-#ifndef SN_FREE_CACHE
+#else
 #define SN_FREE_CACHE 64u
 #endif
 
-static void *cache_take(void **list, unsigned *n, size_t link_off, size_t size)
+static struct sn_sock *sock_alloc(struct sn_stack *st)
 {
-	void *e = *list;
-	if (e) {
-		*list = *(void **)((char *)e + link_off);
-		(*n)--;
-	} else if (!(e = malloc(size))) {
+	struct sn_sock *s = st->free_socks;
+	if (s) {
+		st->free_socks = s->hash_next;
+		st->nfree_socks--;
+	} else if (!(s = malloc(sizeof(*s)))) {
 		return NULL;
 	}
-	memset(e, 0, size);
-	return e;
+	memset(s, 0, sizeof(*s));
+	return s;
 }
 
-static void cache_put(void **list, unsigned *n, size_t link_off, void *e)
+static void sock_release(struct sn_stack *st, struct sn_sock *s)
 {
-	if (*n >= SN_FREE_CACHE) {
-		free(e);
+	if (st->nfree_socks >= SN_FREE_CACHE) {
+		free(s);
 		return;
 	}
-	*(void **)((char *)e + link_off) = *list;
-	*list = e;
-	(*n)++;
-}
-
-static void cache_drain(void **list, unsigned *n, size_t link_off)
-{
-	while (*list) {
-		void *e = *list;
-		*list = *(void **)((char *)e + link_off);
-		free(e);
-	}
-	*n = 0;
+	s->hash_next = st->free_socks;
+	st->free_socks = s;
+	st->nfree_socks++;
 }
 
 /*
@@ -469,15 +462,7 @@ struct tw_block {
 };
 _Static_assert(sizeof(struct tw_block) <= sizeof(struct sn_tw), "the header fits a record's place");
 
-#if defined(__SANITIZE_ADDRESS__)
-#define TW_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TW_ASAN 1
-#endif
-#endif
-#ifdef TW_ASAN
-#include <sanitizer/asan_interface.h>
+#ifdef SN_ASAN
 #define tw_poison(p) ASAN_POISON_MEMORY_REGION((p), sizeof(struct sn_tw))
 #define tw_unpoison(p) ASAN_UNPOISON_MEMORY_REGION((p), sizeof(struct sn_tw))
 #else
@@ -533,7 +518,12 @@ static void tw_release(struct sn_stack *st, struct sn_tw *tw)
 
 void tcb_cache_free(struct sn_stack *st)
 {
-	cache_drain((void **)&st->free_socks, &st->nfree_socks, offsetof(struct sn_sock, hash_next));
+	while (st->free_socks) {
+		struct sn_sock *s = st->free_socks;
+		st->free_socks = s->hash_next;
+		free(s);
+	}
+	st->nfree_socks = 0;
 	/* Called after tw_free_all: every block left is empty. */
 	while (!sn_list_empty(&st->tw_blocks)) {
 		struct tw_block *b = SN_CONTAINER_OF(st->tw_blocks.next, struct tw_block, link);
@@ -544,8 +534,7 @@ void tcb_cache_free(struct sn_stack *st)
 
 struct sn_sock *tcb_new(struct sn_stack *st)
 {
-	struct sn_sock *s = cache_take((void **)&st->free_socks, &st->nfree_socks,
-	                               offsetof(struct sn_sock, hash_next), sizeof(*s));
+	struct sn_sock *s = sock_alloc(st);
 	if (!s)
 		return NULL;
 	s->stack = st;
@@ -709,7 +698,7 @@ static void tcb_destroy(struct sn_sock *s)
 		tcb_reass_drop(s);
 	tcp_loss_free(s);
 	struct sn_stack *st = s->stack;
-	cache_put((void **)&st->free_socks, &st->nfree_socks, offsetof(struct sn_sock, hash_next), s);
+	sock_release(st, s);
 }
 
 void tcb_free_dead(struct sn_stack *st)
