@@ -183,6 +183,18 @@ bench_scale() {
 	done
 }
 
+# tap_up DEV ADDR: wait until sn_bench has made DEV in $PFX-tap, then give
+# the kernel's side ADDR and bring it up.
+tap_up() {
+	i=0
+	until ip -n $PFX-tap link show $1 >/dev/null 2>&1; do
+		i=$((i + 1)); [ $i -lt 50 ] || { note "tap: sn_bench did not come up"; return 1; }
+		sleep 0.1
+	done
+	ip -n $PFX-tap addr add $2 dev $1
+	ip -n $PFX-tap link set $1 up
+}
+
 # tap_recv NAME PORT [sn_bench options]: the kernel's client sends to
 # sn_bench tap-recv over a TAP in $PFX-tap.
 tap_recv() {
@@ -191,13 +203,7 @@ tap_recv() {
 		--to $port --seconds $T "$@" >"$OUT/tap-recv.json" &
 	tp=$!
 	PIDS="$PIDS $tp"
-	i=0
-	until ip -n $PFX-tap link show snr0 >/dev/null 2>&1; do
-		i=$((i + 1)); [ $i -lt 50 ] || { note "tap: sn_bench did not come up"; return; }
-		sleep 0.1
-	done
-	ip -n $PFX-tap addr add 198.18.4.1/24 dev snr0
-	ip -n $PFX-tap link set snr0 up
+	tap_up snr0 198.18.4.1/24 || return
 	in_ns $PFX-tap taskset -c $OTHER "$KB" send --to 198.18.4.2:$port --seconds $T >/dev/null
 	wait $tp
 	emit $name synack "$(cat "$OUT/tap-recv.json")"
@@ -213,13 +219,7 @@ tap_send() {
 		--to 198.18.3.1:$port --seconds $T "$@" >"$OUT/tap-send.json" &
 	tp=$!
 	PIDS="$PIDS $rp $tp"
-	i=0
-	until ip -n $PFX-tap link show snb0 >/dev/null 2>&1; do
-		i=$((i + 1)); [ $i -lt 50 ] || { note "tap: sn_bench did not come up"; return; }
-		sleep 0.1
-	done
-	ip -n $PFX-tap addr add 198.18.3.1/24 dev snb0
-	ip -n $PFX-tap link set snb0 up
+	tap_up snb0 198.18.3.1/24 || return
 	wait $tp
 	wait $rp
 	emit $name synack "$(cat "$OUT/recv.json")"
