@@ -397,43 +397,47 @@ size_t sn_tcp_opts_len(const struct sn_tcp_opts *o)
 
 size_t sn_tcp_emit(uint8_t *buf, size_t cap, const struct sn_tcp *h, const char *order)
 {
-	size_t olen, padded, hdr_len;
-	/* One pass writes the options aside, then their length is checked:
-	 * a measuring pass first would walk the order string twice for every
-	 * segment sent. */
-	uint8_t opts[OPTS_SCRATCH];
-
-	if (order == NULL)
-		order = DEFAULT_ORDER;
 	const struct sn_tcp_opts *o = &h->opts;
+	size_t olen;
+
 	if (!o->has_mss && !o->sack_permitted && !o->has_wscale && o->num_sack == 0 &&
-	    (!o->has_ts || strchr(order, 'T'))) {
+	    (!o->has_ts || order == NULL || strchr(order, 'T'))) {
 		/* After the handshake most segments carry the timestamps alone,
 		 * which every layout writes the same way: NOP NOP kind length
-		 * (RFC 7323 appendix A). */
-		olen = 0;
+		 * (RFC 7323 appendix A), straight into place. */
+		olen = o->has_ts ? 12 : 0;
+		if (cap < SN_TCP_HLEN + olen)
+			return 0;
 		if (o->has_ts) {
-			opts[0] = SN_TCPOPT_NOP;
-			opts[1] = SN_TCPOPT_NOP;
-			opts[2] = SN_TCPOPT_TIMESTAMP;
-			opts[3] = OLEN_TIMESTAMP;
-			sn_put32(opts + 4, o->ts_val);
-			sn_put32(opts + 8, o->ts_ecr);
-			olen = 12;
+			uint8_t *p = buf + SN_TCP_HLEN;
+			p[0] = SN_TCPOPT_NOP;
+			p[1] = SN_TCPOPT_NOP;
+			p[2] = SN_TCPOPT_TIMESTAMP;
+			p[3] = OLEN_TIMESTAMP;
+			sn_put32(p + 4, o->ts_val);
+			sn_put32(p + 8, o->ts_ecr);
 		}
 	} else {
-		olen = put_opts_any(opts, o, order);
+		/* One pass writes the options, then their length is checked: a
+		 * measuring pass first would walk the order string twice. They
+		 * go straight behind the fixed header when buf has room for the
+		 * most any order can write, else aside and are copied once they
+		 * are known to fit. */
+		uint8_t scratch[OPTS_SCRATCH];
+		uint8_t *out = cap >= SN_TCP_HLEN + OPTS_SCRATCH ? buf + SN_TCP_HLEN : scratch;
+		size_t padded;
+
+		olen = put_opts_any(out, o, order ? order : DEFAULT_ORDER);
+		padded = round4(olen);
+		if (padded > TCP_MAX_OPTS || cap < SN_TCP_HLEN + padded)
+			return 0;
+		/* Pad with EOL up to the data offset; the encodings are already
+		 * 4-byte multiples except FreeBSD's layout, which ends in EOLs. */
+		memset(out + olen, SN_TCPOPT_EOL, padded - olen);
+		olen = padded;
+		if (out == scratch)
+			memcpy(buf + SN_TCP_HLEN, scratch, olen);
 	}
-	padded = round4(olen);
-	if (padded > TCP_MAX_OPTS)
-		return 0;
-	/* Pad with EOL up to the data offset; the encodings are already
-	 * 4-byte multiples except FreeBSD's layout, which ends in EOLs. */
-	memset(opts + olen, SN_TCPOPT_EOL, padded - olen);
-	olen = padded;
-	hdr_len = SN_TCP_HLEN + olen;
-	if (cap < hdr_len)
-		return 0;
 
 	sn_put16(buf, h->sport);
 	sn_put16(buf + 2, h->dport);
@@ -441,14 +445,12 @@ size_t sn_tcp_emit(uint8_t *buf, size_t cap, const struct sn_tcp *h, const char 
 	sn_put32(buf + 8, h->ack);
 	/* Data offset in 32-bit words; the reserved bits are sent as zero
 	 * (RFC 9293 3.1). */
-	buf[12] = (uint8_t)(hdr_len / 4 << 4);
+	buf[12] = (uint8_t)((SN_TCP_HLEN + olen) / 4 << 4);
 	buf[13] = h->flags;
 	sn_put16(buf + 14, h->wnd);
 	sn_put16(buf + 16, 0);
 	sn_put16(buf + 18, h->urp);
-
-	memcpy(buf + SN_TCP_HLEN, opts, olen);
-	return hdr_len;
+	return SN_TCP_HLEN + olen;
 }
 
 void sn_tcp_set_csum(uint8_t *seg, size_t seg_len, uint32_t src, uint32_t dst)

@@ -223,7 +223,7 @@ enum sn_wire_err sn_tcp_parse(const uint8_t *buf, size_t len, uint32_t src, uint
  * hdr_len, payload_* and csum in h are ignored. The checksum field is written
  * as 0; call sn_tcp_set_csum once the payload follows the header.
  * Returns the header length (20..60), or 0 if cap is too small or the options
- * do not fit in 40 bytes.
+ * do not fit in 40 bytes (buf may then hold some of the options).
  */
 size_t sn_tcp_emit(uint8_t *buf, size_t cap, const struct sn_tcp *h, const char *order);
 

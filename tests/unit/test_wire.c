@@ -1158,6 +1158,47 @@ static void test_tcp_emit_cap_too_small(void **state)
 	assert_int_equal(sn_tcp_emit(buf, 19, &h, NULL), 0);
 }
 
+/* sn_tcp_emit writes the options in place when the buffer is roomy and
+ * aside when it is tight: both must give the same bytes, and refuse the same
+ * options. Cap 60 is the tight way, 200 the roomy one. */
+static void test_tcp_emit_roomy_and_tight_agree(void **state)
+{
+	static const char *orders[] = {"MSTWK", "bMWSTK", "KWTSM"};
+	uint8_t tight[60], roomy[200];
+	struct sn_tcp h;
+
+	for (unsigned bits = 0; bits < 64; bits++) {
+		for (size_t k = 0; k < sizeof(orders) / sizeof(orders[0]); k++) {
+			memset(&h, 0, sizeof(h));
+			h.sport = 1;
+			h.dport = 2;
+			h.seq = 0x01020304;
+			h.flags = SN_TH_SYN;
+			h.opts.has_mss = bits & 1;
+			h.opts.mss = 1460;
+			h.opts.sack_permitted = (bits & 2) != 0;
+			h.opts.has_wscale = (bits & 4) != 0;
+			h.opts.wscale = 7;
+			h.opts.has_ts = (bits & 8) != 0;
+			h.opts.ts_val = 0xaabbccdd;
+			h.opts.num_sack = (uint8_t)(bits >> 4); /* 0..3 */
+			memset(tight, 0x55, sizeof(tight));
+			memset(roomy, 0x55, sizeof(roomy));
+			size_t a = sn_tcp_emit(tight, sizeof(tight), &h, orders[k]);
+			size_t b = sn_tcp_emit(roomy, sizeof(roomy), &h, orders[k]);
+			assert_int_equal(a, b);
+			if (a)
+				assert_memory_equal(tight, roomy, a);
+		}
+	}
+	/* Timestamps and four blocks (48 bytes) fit neither way. */
+	memset(&h, 0, sizeof(h));
+	h.opts.has_ts = true;
+	h.opts.num_sack = 4;
+	assert_int_equal(sn_tcp_emit(roomy, sizeof(roomy), &h, NULL), 0);
+	assert_int_equal(sn_tcp_emit(tight, sizeof(tight), &h, NULL), 0);
+}
+
 static void test_tcp_opts_len_matches_emit(void **state)
 {
 	uint8_t buf[60];
@@ -1547,6 +1588,7 @@ int main(void)
 		cmocka_unit_test(test_tcp_sack_parse_counts),
 		cmocka_unit_test(test_tcp_sack_five_blocks),
 		cmocka_unit_test(test_tcp_sack_emit_clamps_and_overflow),
+		cmocka_unit_test(test_tcp_emit_roomy_and_tight_agree),
 		cmocka_unit_test(test_tcp_emit_cap_too_small),
 		cmocka_unit_test(test_tcp_opts_len_matches_emit),
 		cmocka_unit_test(test_tcp_random_roundtrip),
