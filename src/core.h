@@ -447,6 +447,11 @@ static inline struct sn_netif *ipv4_out_netif(struct sn_stack *st, struct sn_net
  */
 void ipv4_output(struct sn_stack *st, struct sn_netif *nif, uint32_t src, uint32_t dst,
                  uint8_t proto, size_t payload_len, uint16_t gso_size, unsigned segs);
+/* ipv4_output once the route is known: out and next_hop as ipv4_out_netif
+ * gave them (out not NULL). For a caller that needed the route already
+ * (tcp_emit_gso: does the netif finish the checksum?). */
+void ipv4_send(struct sn_stack *st, struct sn_netif *out, uint32_t next_hop, uint32_t src,
+               uint32_t dst, uint8_t proto, size_t payload_len, uint16_t gso_size, unsigned segs);
 
 void icmp_input(struct sn_netif *nif, const struct sn_ipv4 *ip, const uint8_t *pkt, size_t len);
 

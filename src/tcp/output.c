@@ -83,8 +83,11 @@ static void tcp_emit_gso(struct sn_stack *st, struct sn_netif *nif, const struct
 		STAT_INC(st, tcp_rst_tx);
 	if (st->trace_fn)
 		trace_seg(st, SN_TRACE_SEG_OUT, s, t->laddr, t->raddr, th, (uint32_t)len, NULL, gso_size);
-	ipv4_output(st, out ? out : nif, t->laddr, t->raddr, SN_IPPROTO_TCP, hlen + len, gso_size,
-	            segs);
+	if (!out) {
+		STAT_INC(st, ip_drop_no_route);
+		return;
+	}
+	ipv4_send(st, out, hop, t->laddr, t->raddr, SN_IPPROTO_TCP, hlen + len, gso_size, segs);
 }
 
 static void tcp_emit(struct sn_stack *st, struct sn_netif *nif, const struct sn_tuple *t,

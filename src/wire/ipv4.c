@@ -56,16 +56,20 @@ size_t sn_ipv4_emit(uint8_t *buf, size_t cap, const struct sn_ipv4 *h)
 {
 	if (cap < SN_IPV4_HLEN)
 		return 0;
-	buf[0] = 4 << 4 | SN_IPV4_HLEN / 4;
-	buf[1] = h->tos;
-	sn_put16(buf + 2, h->total_len);
-	sn_put16(buf + 4, h->id);
-	sn_put16(buf + 6, h->df ? IP_FLAG_DF : 0);
-	buf[8] = h->ttl;
-	buf[9] = h->proto;
-	sn_put16(buf + 10, 0);
+	/* The header as five 32-bit words, the checksum field 0 in the third. */
+	uint32_t w0 = (uint32_t)(4 << 4 | SN_IPV4_HLEN / 4) << 24 | (uint32_t)h->tos << 16 |
+	              h->total_len;
+	uint32_t w1 = (uint32_t)h->id << 16 | (h->df ? IP_FLAG_DF : 0);
+	uint32_t w2 = (uint32_t)h->ttl << 24 | (uint32_t)h->proto << 16;
+	/* The header checksum summed from the words as they go out, not read
+	 * back from buf: 32-bit words sum to the same one's complement sum
+	 * as their 16-bit halves (RFC 1071 2(C)). */
+	struct sn_csum c = {.sum = (uint64_t)w0 + w1 + w2 + h->src + h->dst};
+	w2 |= sn_csum_fold(&c);
+	sn_put32(buf, w0);
+	sn_put32(buf + 4, w1);
+	sn_put32(buf + 8, w2);
 	sn_put32(buf + 12, h->src);
 	sn_put32(buf + 16, h->dst);
-	sn_put16(buf + 10, sn_csum(buf, SN_IPV4_HLEN));
 	return SN_IPV4_HLEN;
 }
