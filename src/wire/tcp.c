@@ -417,6 +417,29 @@ size_t sn_tcp_emit(uint8_t *buf, size_t cap, const struct sn_tcp *h, const char 
 			sn_put32(p + 4, o->ts_val);
 			sn_put32(p + 8, o->ts_ecr);
 		}
+	} else if (order == NULL && o->has_mss && o->sack_permitted && o->has_ts &&
+	           o->has_wscale && o->num_sack == 0) {
+		/* A SYN that offers everything, in the default order: MSS,
+		 * SACK-permitted in the two bytes before the timestamps, window
+		 * scale, as put_opts writes it (20 bytes). Two of every
+		 * connection's segments. */
+		uint8_t *p = buf + SN_TCP_HLEN;
+		olen = 20;
+		if (cap < SN_TCP_HLEN + olen)
+			return 0;
+		p[0] = SN_TCPOPT_MSS;
+		p[1] = OLEN_MSS;
+		sn_put16(p + 2, o->mss);
+		p[4] = SN_TCPOPT_SACK_PERM;
+		p[5] = OLEN_SACK_PERM;
+		p[6] = SN_TCPOPT_TIMESTAMP;
+		p[7] = OLEN_TIMESTAMP;
+		sn_put32(p + 8, o->ts_val);
+		sn_put32(p + 12, o->ts_ecr);
+		p[16] = SN_TCPOPT_NOP;
+		p[17] = SN_TCPOPT_WSCALE;
+		p[18] = OLEN_WSCALE;
+		p[19] = o->wscale;
 	} else {
 		/* One pass writes the options, then their length is checked: a
 		 * measuring pass first would walk the order string twice. They

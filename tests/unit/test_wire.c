@@ -1189,7 +1189,8 @@ static void test_tcp_emit_cap_too_small(void **state)
 
 /* sn_tcp_emit writes the options in place when the buffer is roomy and
  * aside when it is tight: both must give the same bytes, and refuse the same
- * options. Cap 60 is the tight way, 200 the roomy one. */
+ * options. Cap 60 is the tight way, 200 the roomy one. Its fast paths must
+ * agree with the general one. */
 static void test_tcp_emit_roomy_and_tight_agree(void **state)
 {
 	static const char *orders[] = {"MSTWK", "bMWSTK", "KWTSM"};
@@ -1219,6 +1220,28 @@ static void test_tcp_emit_roomy_and_tight_agree(void **state)
 			if (a)
 				assert_memory_equal(tight, roomy, a);
 		}
+	}
+	/* No order (the fast paths for the common SYN and for timestamps
+	 * alone) writes what the default order written out does. */
+	for (unsigned bits = 0; bits < 64; bits++) {
+		memset(&h, 0, sizeof(h));
+		h.opts.has_mss = bits & 1;
+		h.opts.mss = 0x1234;
+		h.opts.sack_permitted = (bits & 2) != 0;
+		h.opts.has_wscale = (bits & 4) != 0;
+		h.opts.wscale = 9;
+		h.opts.has_ts = (bits & 8) != 0;
+		h.opts.ts_val = 0x01020304;
+		h.opts.ts_ecr = 0xa0b0c0d0;
+		h.opts.num_sack = (uint8_t)(bits >> 4);
+		h.opts.sack[0] = (struct sn_sack_block){5, 6};
+		memset(tight, 0x55, sizeof(tight));
+		memset(roomy, 0x55, sizeof(roomy));
+		size_t a = sn_tcp_emit(tight, sizeof(tight), &h, "MSTWK");
+		size_t b = sn_tcp_emit(roomy, sizeof(roomy), &h, NULL);
+		assert_int_equal(a, b);
+		assert_memory_equal(tight, roomy, a);
+		assert_int_equal(sn_tcp_emit(roomy, a - 1, &h, NULL), 0);
 	}
 	/* Timestamps and four blocks (48 bytes) fit neither way. */
 	memset(&h, 0, sizeof(h));
