@@ -170,7 +170,7 @@ struct sn_sock {
 	uint8_t so_error;           /* pending error (positive errno, all below 256), SO_ERROR */
 
 	struct sn_tuple t;
-	uint16_t mss;               /* effective send MSS */
+	uint16_t mss_offer;         /* tcp_rcv_mss_offer, kept once the netif is known; 0: not yet */
 	uint16_t peer_mss;          /* from the peer's SYN, 536 if absent (RFC 9293 3.7.1) */
 	struct sn_sock *hash_next;  /* connection table chain */
 	struct sn_sock *bind_next;  /* bind table chain */
@@ -559,6 +559,8 @@ uint32_t tcp_ts_now(const struct sn_sock *s);
 void tcp_options_init(struct sn_sock *s);
 uint32_t tcp_send_mss(const struct sn_sock *s);
 uint16_t tcp_rcv_mss_offer(const struct sn_sock *s);
+/* Work out the MSS offer again: call when s->netif or TCP_MAXSEG is set. */
+void tcp_mss_offer_update(struct sn_sock *s);
 bool tcp_challenge_ack_allowed(struct sn_stack *st);
 
 /* timer.c */

@@ -185,6 +185,7 @@ int sn_connect(struct sn_sock *s, const struct sockaddr *addr, socklen_t len)
 		return -EADDRNOTAVAIL;
 	}
 	s->netif = nif;
+	tcp_mss_offer_update(s);
 	s->so_error = 0;
 	isn_generate(st, s);
 	s->snd_una = s->snd_nxt = s->snd_max = s->iss;
@@ -525,6 +526,7 @@ int sn_setsockopt(struct sn_sock *s, int level, int name, const void *val, sockl
 			if (v < 88 || v > 65535)
 				return -EINVAL;
 			s->opt.user_mss = (uint16_t)v;
+			tcp_mss_offer_update(s);
 			return 0;
 		/* Ranges as Linux's tcp(7). */
 		case TCP_KEEPIDLE:

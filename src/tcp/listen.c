@@ -91,6 +91,7 @@ void listen_input(struct sn_sock *ls, const struct sn_ipv4 *ip, const struct sn_
 	c->flags = SN_SF_PASSIVE | SN_SF_USER_CLOSED |
 	           (ls->flags & (SN_SF_NODELAY | SN_SF_KEEPALIVE | SN_SF_LINGER));
 	c->opt = ls->opt;
+	tcp_mss_offer_update(c);
 	sn_ring_init(&c->snd_buf, ls->snd_buf.cap);
 	sn_ring_init(&c->rcv_buf, ls->rcv_buf.cap);
 

@@ -216,13 +216,27 @@ void tcp_reply_rst(struct sn_stack *st, uint32_t saddr, uint32_t daddr, const st
 
 /* Our MSS to offer: what fits in the MTU of the interface we use, and no more
  * than TCP_MAXSEG, which tcp(7) says is also announced in the SYN. */
-uint16_t tcp_rcv_mss_offer(const struct sn_sock *s)
+static uint16_t mss_offer(const struct sn_sock *s)
 {
 	uint16_t mtu = s->netif ? s->netif->mtu : 1500;
 	uint16_t mss = (uint16_t)(mtu - SN_IPV4_HLEN - SN_TCP_HLEN);
 	if (s->opt.user_mss && s->opt.user_mss < mss)
 		mss = s->opt.user_mss;
 	return mss;
+}
+
+/* The offer depends on the netif (set once, by connect or by the listener
+ * for a child) and TCP_MAXSEG only, and is asked for a dozen times a
+ * connection (every window computed, every send MSS): those who set either
+ * call this, and s->mss_offer keeps the answer. */
+void tcp_mss_offer_update(struct sn_sock *s)
+{
+	s->mss_offer = mss_offer(s);
+}
+
+uint16_t tcp_rcv_mss_offer(const struct sn_sock *s)
+{
+	return s->mss_offer ? s->mss_offer : mss_offer(s);
 }
 
 /*

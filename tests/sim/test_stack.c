@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1061,6 +1062,52 @@ static void impossible_sources_are_dropped(void **state)
 	sn_close(ls);
 }
 
+/*
+ * The MSS we offer is worked out once and kept (tcp_mss_offer_update): it
+ * must follow the netif connect picks (MTU 1200 here, below TCP_MAXSEG set
+ * before) and a TCP_MAXSEG set afterwards (the SYN sent again offers it).
+ */
+static void mss_offer_follows_netif_and_maxseg(void **state)
+{
+	(void)state;
+	struct sn_config cfg;
+	rig_config(&cfg);
+	struct rig *r = calloc(1, sizeof(*r));
+	assert_non_null(r);
+	r->st = sn_stack_new(&cfg);
+	assert_non_null(r->st);
+	struct sn_netif_config nc = {.addr.s_addr = htonl(OUR_IP), .prefix_len = 24, .mtu = 1200};
+	memcpy(nc.mac, our_mac, 6);
+	int err = -1;
+	r->nif = sn_netif_add(r->st, &rig_ops, r, &nc, &err);
+	assert_non_null(r->nif);
+	rig_static_peer(r);
+
+	struct sn_sock *s = sn_socket(r->st);
+	int v = 1300;
+	assert_int_equal(sn_setsockopt(s, IPPROTO_TCP, TCP_MAXSEG, &v, sizeof(v)), 0);
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(80),
+	                         .sin_addr.s_addr = htonl(PEER_IP)};
+	assert_int_equal(sn_connect(s, (struct sockaddr *)&to, sizeof(to)), -EINPROGRESS);
+	sn_poll(r->st, 1 * MS);
+	struct sn_tcp th;
+	assert_int_equal(r->n, 1);
+	expect_tcp(r, 0, &th);
+	assert_int_equal(th.flags, SN_TH_SYN);
+	assert_true(th.opts.has_mss);
+	assert_int_equal(th.opts.mss, 1200 - 40);
+
+	v = 600;
+	assert_int_equal(sn_setsockopt(s, IPPROTO_TCP, TCP_MAXSEG, &v, sizeof(v)), 0);
+	sn_poll(r->st, 3 * SEC);
+	assert_true(r->n >= 2);
+	expect_tcp(r, r->n - 1, &th);
+	assert_int_equal(th.flags, SN_TH_SYN);
+	assert_int_equal(th.opts.mss, 600);
+	sn_close(s);
+	rig_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1080,6 +1127,7 @@ int main(void)
 		T(oow_acks_are_rate_limited),
 		T(impossible_sources_are_dropped),
 		cmocka_unit_test(desynchronised_ends_do_not_ack_forever),
+		cmocka_unit_test(mss_offer_follows_netif_and_maxseg),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
