@@ -2,7 +2,8 @@
  * ipv4.c - IPv4 input and output (RFC 791), routing by on-link prefix.
  *
  *   sn_input -> ipv4_input -> icmp_input | tcp_input
- *   tcp_output -> ipv4_output -> arp_output -> netif transmit
+ *   tcp_output -> ipv4_send -> arp_output -> netif transmit (TCP has the route)
+ *   icmp_input -> ipv4_output (route, then ipv4_send)
  *
  * No fragmentation or reassembly: fragments are dropped and counted, and
  * everything we send has DF set (TCP sizes its segments to the MTU).

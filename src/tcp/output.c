@@ -1,7 +1,7 @@
 /*
  * output.c - deciding what to send, and building segments.
  *
- *   stack_leave -> tcp_output(s) -> tcp_emit -> ipv4_output -> arp_output
+ *   stack_leave -> tcp_output(s) -> tcp_emit -> ipv4_send -> arp_output
  *   tcp_input   -> tcp_reply_rst / tcp_send_raw (no connection, TIME-WAIT)
  *
  * tcp_output is the one place that sends on behalf of a connection: the SYN
