@@ -111,22 +111,30 @@ bench_bulk() {
 }
 
 # median FILE... : the JSON line (one per file) with the median conns_per_s,
-# with every round's figure added as "rounds".
+# with every round's figure added as "rounds", in the order run (the files'
+# order; a missing or failed round counts as 0, so the rounds of the two
+# sides still pair up).
 median() {
 	python3 -c 'import json,sys
-ds=[json.loads(open(f).read()) for f in sys.argv[1:]]
-ds=[d for d in ds if d.get("conns_per_s")]
+def rd(f):
+    try:
+        return json.loads(open(f).read())
+    except (OSError, ValueError):
+        return {}
+ds=[rd(f) for f in sys.argv[1:]]
+rounds=[d.get("conns_per_s", 0) for d in ds]
+ds=sorted((d for d in ds if d.get("conns_per_s")), key=lambda d: d["conns_per_s"])
 if ds:
-    ds.sort(key=lambda d: d["conns_per_s"])
-    m=dict(ds[len(ds)//2]); m["rounds"]=[d["conns_per_s"] for d in ds]
+    m=dict(ds[len(ds)//2]); m["rounds"]=rounds
     print(json.dumps(m))' "$@" 2>/dev/null
 }
 
 bench_crr() {
 	# Short-connection rates move by a third from one second to the next on
-	# this shared machine, in both stacks: three rounds, synack and kernel
-	# interleaved, and the median of each.
-	R=3
+	# this shared machine, in both stacks: five rounds, synack and kernel
+	# interleaved, and the median of each (report.py also gives the median
+	# of the ratios of rounds run back to back).
+	R=5
 	rm -f "$OUT"/crr.[snk].*
 	note "short connections: connect, 64 B each way, close ($R rounds of ${T} s each side)"
 	if [ $have_netns = 1 ] && mkns crr && ip -n $PFX-crr addr add 198.18.0.1/32 dev lo; then

@@ -217,13 +217,16 @@ static struct sn_sock *listen_on(struct world *w, uint16_t port, int backlog, sn
 }
 
 /* A client socket from address index ai, connecting to the server's port. */
+/* A client with one address connects as the kernel side's client does,
+ * without bind: connect picks the address and the port. With several, the
+ * address is bound first. */
 static struct sn_sock *connect_from(struct world *w, unsigned ai, uint16_t port)
 {
 	struct sn_sock *s = sn_socket(w->cli);
 	struct sockaddr_in local = sin_of(CLIENT_BASE + ai, 0);
 	struct sockaddr_in to = sin_of(SERVER_ADDR, port);
-	int err;
-	if (!s || (err = sn_bind(s, (struct sockaddr *)&local, sizeof(local))) < 0 ||
+	int err = 0;
+	if (!s || (w->naddrs > 1 && (err = sn_bind(s, (struct sockaddr *)&local, sizeof(local))) < 0) ||
 	    (err = sn_connect(s, (struct sockaddr *)&to, sizeof(to))) != -EINPROGRESS) {
 		fprintf(stderr, "sn_bench: connect: %s\n", s ? strerror(-err) : "no memory");
 		exit(1);

@@ -325,6 +325,7 @@ struct sn_stack {
 	struct sn_rto_bounds rto;    /* cfg's min_rto_ms and max_rto_ms, in µs */
 	uint64_t now_us;
 	uint32_t now_ms;             /* now_us / 1000, as 32 bits: tcp_ms */
+	uint8_t cc_default;          /* cfg.cc_default as an algorithm index (SN_CC_*) */
 	unsigned depth;              /* nesting of sn_input/sn_poll/API processing */
 	struct sn_wheel wheel;
 	struct sn_stats stats;
@@ -358,6 +359,10 @@ struct sn_stack {
 	struct sn_sock *free_socks;
 	unsigned nfree_socks;
 	struct sn_list tw_blocks;
+	/* Freed first blocks of ring storage (SN_RING_MIN bytes), linked
+	 * through their first bytes, at most SN_FREE_CACHE. */
+	void *free_rings;
+	unsigned nfree_rings;
 
 	/* RFC 5961 section 7 challenge ACK limit: count in the current second. */
 	uint64_t challenge_window_us;
@@ -477,6 +482,7 @@ struct sn_sock *tcb_new(struct sn_stack *st);
 struct sn_reass *tcb_reass(struct sn_sock *s);
 /* Free the reassembly queue (it is empty, or its contents are no longer wanted). */
 void tcb_reass_drop(struct sn_sock *s);
+void tcb_ring_prime(struct sn_stack *st, struct sn_ring *r);
 /* Is out-of-order data (or a FIN) held? Only asked of a synchronized
  * socket (a listener's pointer is its queues). */
 static inline bool tcb_reass_held(const struct sn_sock *s)

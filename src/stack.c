@@ -150,6 +150,10 @@ struct sn_stack *sn_stack_new(const struct sn_config *cfg)
 	/* RFC 7323 2.3: a shift above 14 is not allowed. */
 	if (st->cfg.wscale_max > 14)
 		st->cfg.wscale_max = 14;
+	/* The algorithm is found by name once, not for every new socket; an
+	 * unknown name means CUBIC, the default. */
+	const struct sn_cc_ops *cc = sn_cc_find(st->cfg.cc_default);
+	st->cc_default = cc ? sn_cc_index(cc) : SN_CC_CUBIC;
 
 	if (st->cfg.isn_key_set)
 		memcpy(st->isn_key, st->cfg.isn_key, sizeof(st->isn_key));

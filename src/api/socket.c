@@ -235,6 +235,7 @@ ssize_t sn_send(struct sn_sock *s, const void *buf, size_t len, int flags)
 		return -EPIPE;
 	if (len == 0)
 		return 0;
+	tcb_ring_prime(s->stack, &s->snd_buf);
 	long n = sn_ring_write(&s->snd_buf, buf, len);
 	if (n < 0)
 		return n;

@@ -6,11 +6,13 @@
  * pieces: every copy in or out is one or two memcpy calls. Index arithmetic
  * is written so that it cannot overflow 32 bits whatever the capacity.
  *
- * Storage grows on demand: the first write allocates RING_MIN bytes (or the
- * capacity, if smaller), and a write that does not fit doubles it, up to the
- * capacity, laying the bytes out again from index 0. A short connection (a
- * 64-byte request and response) used to take four 64 KiB allocations, which
- * were the largest part of its malloc cost (docs/PERFORMANCE.md).
+ * Storage grows on demand: the first write allocates SN_RING_MIN bytes (1 KiB,
+ * small enough for malloc's per-thread cache; the capacity, if smaller), and
+ * a write that does not fit doubles it, up to the capacity, laying the bytes
+ * out again from index 0. A short connection (a 64-byte request and response)
+ * used to take four 64 KiB allocations, which were the largest part of its
+ * malloc cost (docs/PERFORMANCE.md). The owner may also hand storage in and
+ * take it back (sn_ring_attach, sn_ring_detach) to reuse blocks itself.
  */
 #include "buf/ring.h"
 
@@ -18,9 +20,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* First allocation: small enough for malloc's per-thread cache. */
-#define RING_MIN 1024u
 
 /* Index in data[] of the byte off bytes after the oldest; off <= size. */
 static uint32_t ring_index(const struct sn_ring *r, uint32_t off)
@@ -44,11 +43,31 @@ void sn_ring_free(struct sn_ring *r)
 	r->len = 0;
 }
 
+void sn_ring_attach(struct sn_ring *r, uint8_t *block, uint32_t size)
+{
+	r->data = block;
+	r->size = size;
+	r->head = 0;
+	r->len = 0;
+}
+
+uint8_t *sn_ring_detach(struct sn_ring *r, uint32_t *size)
+{
+	uint8_t *data = r->data;
+
+	*size = r->size;
+	r->data = NULL;
+	r->size = 0;
+	r->head = 0;
+	r->len = 0;
+	return data;
+}
+
 /* Make the storage hold at least `need` bytes (need <= cap): the next size
  * up by doubling, at most cap, with the stored bytes moved to index 0. */
 static int ring_grow(struct sn_ring *r, uint32_t need)
 {
-	uint32_t size = r->size ? r->size : (r->cap < RING_MIN ? r->cap : RING_MIN);
+	uint32_t size = r->size ? r->size : (r->cap < SN_RING_MIN ? r->cap : SN_RING_MIN);
 	uint8_t *data;
 
 	while (size < need)

@@ -24,11 +24,23 @@ struct sn_ring {
 	uint32_t len;   /* bytes stored */
 };
 
+/* The first storage a ring allocates, unless its capacity is smaller. */
+#define SN_RING_MIN 1024u
+
 /* Set up an empty ring of the given capacity; allocates nothing. */
 void sn_ring_init(struct sn_ring *r, uint32_t cap);
 
 /* Release storage; the ring becomes empty (capacity kept). */
 void sn_ring_free(struct sn_ring *r);
+
+/*
+ * Storage handed over, for an owner that keeps blocks for reuse (tcb.c keeps
+ * a stack's freed first blocks). sn_ring_attach gives a ring that has no
+ * storage a block of `size` bytes (size <= cap), malloc'd; sn_ring_detach
+ * empties the ring and returns its storage (NULL if none) and its size.
+ */
+void sn_ring_attach(struct sn_ring *r, uint8_t *block, uint32_t size);
+uint8_t *sn_ring_detach(struct sn_ring *r, uint32_t *size);
 
 /*
  * Change capacity. Allowed at any time as long as the new capacity holds the

@@ -711,6 +711,7 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 		return;
 	}
 	if (len > 0 && text_state) {
+		tcb_ring_prime(st, &s->rcv_buf);
 		long n = sn_ring_write(&s->rcv_buf, data, len);
 		if (n < 0)
 			n = 0; /* no memory: as if lost; the peer sends it again */

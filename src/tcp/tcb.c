@@ -445,6 +445,42 @@ static void sock_release(struct sn_stack *st, struct sn_sock *s)
 }
 
 /*
+ * Ring storage the same way: every connection's send and receive rings take
+ * their first block (SN_RING_MIN bytes, ring.c) with the first byte they
+ * hold, and give it back when the connection ends. The stack keeps the last
+ * SN_FREE_CACHE such blocks and primes an empty ring with one before a
+ * write; a block of any other size goes back to malloc.
+ */
+struct ring_free {
+	struct ring_free *next;
+};
+
+void tcb_ring_prime(struct sn_stack *st, struct sn_ring *r)
+{
+	struct ring_free *b = st->free_rings;
+	if (!b || r->data || r->cap < SN_RING_MIN)
+		return;
+	st->free_rings = b->next;
+	st->nfree_rings--;
+	sn_ring_attach(r, (uint8_t *)b, SN_RING_MIN);
+}
+
+static void ring_release(struct sn_stack *st, struct sn_ring *r)
+{
+	uint32_t size;
+	struct ring_free *b = (struct ring_free *)sn_ring_detach(r, &size);
+	if (!b)
+		return;
+	if (size != SN_RING_MIN || st->nfree_rings >= SN_FREE_CACHE) {
+		free(b);
+		return;
+	}
+	b->next = st->free_rings;
+	st->free_rings = b;
+	st->nfree_rings++;
+}
+
+/*
  * TIME-WAIT records come from 4 KiB blocks aligned to their size: a 64-byte
  * header, then 63 records. A record then costs its 64 bytes and 1/63 of a
  * header, where malloc gave each an 80-byte chunk; and its block is found by
@@ -524,6 +560,12 @@ void tcb_cache_free(struct sn_stack *st)
 		free(s);
 	}
 	st->nfree_socks = 0;
+	while (st->free_rings) {
+		struct ring_free *b = st->free_rings;
+		st->free_rings = b->next;
+		free(b);
+	}
+	st->nfree_rings = 0;
 	/* Called after tw_free_all: every block left is empty. */
 	while (!sn_list_empty(&st->tw_blocks)) {
 		struct tw_block *b = SN_CONTAINER_OF(st->tw_blocks.next, struct tw_block, link);
@@ -546,8 +588,7 @@ struct sn_sock *tcb_new(struct sn_stack *st)
 	sn_list_init(&s->child_link);
 	sn_list_add_tail(&st->socks, &s->sock_link);
 	s->rcv_mss = 536; /* RFC 9293 3.7.1 default, raised by what arrives */
-	const struct sn_cc_ops *cc = sn_cc_find(st->cfg.cc_default);
-	s->opt.cc = cc ? sn_cc_index(cc) : SN_CC_CUBIC;
+	s->opt.cc = st->cc_default;
 	/* Until the handshake sets the real one (tcp_cc_init): enough for a
 	 * FIN sent from SYN-RECEIVED. */
 	s->cwnd = sn_cc_initial_window(st->cfg.init_cwnd_segs, 536);
@@ -640,6 +681,7 @@ void tcb_want_output(struct sn_sock *s)
  */
 void tcb_close(struct sn_sock *s, int err)
 {
+	struct sn_stack *st = s->stack;
 	if (err)
 		s->so_error = err;
 	tcb_set_state(s, SN_CLOSED);
@@ -649,7 +691,7 @@ void tcb_close(struct sn_sock *s, int err)
 	if (s->parent)
 		listen_child_gone(s);
 	/* Nothing more will be sent; what was queued is lost with the connection. */
-	sn_ring_free(&s->snd_buf);
+	ring_release(st, &s->snd_buf);
 	tcb_reass_drop(s);
 	tcp_loss_free(s);
 	if (s->flags & SN_SF_ON_OUTPUT) {
@@ -688,16 +730,16 @@ void tcb_maybe_free(struct sn_sock *s)
 
 static void tcb_destroy(struct sn_sock *s)
 {
+	struct sn_stack *st = s->stack;
 	sn_list_del(&s->sock_link);
 	tcp_timers_stop(s);
-	sn_ring_free(&s->snd_buf);
-	sn_ring_free(&s->rcv_buf);
+	ring_release(st, &s->snd_buf);
+	ring_release(st, &s->rcv_buf);
 	if (s->state == SN_LISTEN)
 		free(s->listener); /* the stack goes away under a listener */
 	else
 		tcb_reass_drop(s);
 	tcp_loss_free(s);
-	struct sn_stack *st = s->stack;
 	sock_release(st, s);
 }
 
@@ -759,8 +801,9 @@ void tcb_enter_time_wait(struct sn_sock *s, bool ack_fin)
 	tcb_set_state(s, SN_TIME_WAIT);
 	STAT_INC(st, tcp_tw_created);
 	/* The ACK of the peer's FIN goes now: nothing will be left to send it. */
+	uint32_t wnd = tcp_rcv_window(s);
 	if (ack_fin)
-		tcp_send_raw(st, &s->t, s->snd_max, s->rcv_nxt, SN_TH_ACK, tcp_rcv_window(s), s);
+		tcp_send_raw(st, &s->t, s->snd_max, s->rcv_nxt, SN_TH_ACK, wnd, s);
 	if (st->cfg.tw_max && st->tws.count >= st->cfg.tw_max) {
 		/* Full: the oldest record (the FIFO's head) makes room. */
 		tw_kill(st, SN_CONTAINER_OF(st->tw_fifo.next, struct sn_tw, fifo));
@@ -771,7 +814,7 @@ void tcb_enter_time_wait(struct sn_sock *s, bool ack_fin)
 		tw->t = s->t;
 		tw->snd_nxt = s->snd_max;
 		tw->rcv_nxt = s->rcv_nxt;
-		tw->wnd = tcp_rcv_window(s);
+		tw->wnd = wnd;
 		tw->rcv_wscale = s->rcv_wscale;
 		/* RFC 7323 3.2: the record's ACKs carry timestamps too. */
 		tw->ts = (s->topts & SN_TCPI_OPT_TIMESTAMPS) != 0;
@@ -787,7 +830,7 @@ void tcb_enter_time_wait(struct sn_sock *s, bool ack_fin)
 	tcp_timers_stop(s);
 	tcb_hash_remove(s);
 	tcb_unbind(s);
-	sn_ring_free(&s->snd_buf);
+	ring_release(st, &s->snd_buf);
 	tcb_reass_drop(s);
 	tcp_loss_free(s);
 	tcb_event(s, SN_EV_HUP | SN_EV_READABLE);
@@ -840,7 +883,9 @@ void tw_expire(struct sn_stack *st)
 {
 	while (!sn_list_empty(&st->tw_fifo)) {
 		struct sn_tw *tw = SN_CONTAINER_OF(st->tw_fifo.next, struct sn_tw, fifo);
-		if (tw_ms_left(tw, st->now_us) > 0)
+		/* st->now_ms is tw_clock_ms(st->now_us), kept by stack_enter:
+		 * this runs on every poll. */
+		if ((int32_t)(tw->expires_ms - st->now_ms) > 0)
 			break;
 		tw_trace_closed(st, tw);
 		tw_destroy(st, tw);
