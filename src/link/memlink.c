@@ -13,11 +13,24 @@
  * scheduled drop comes first and draws nothing, so a test can take out one
  * chosen segment without changing the luck of any other frame.
  *
- * Frames in flight sit in a binary min-heap keyed by (arrival time, insertion
- * sequence number). The sequence number keeps frames that arrive at the same
- * microsecond in the order they were sent, and it bounds each poll: only frames
- * queued before the poll began are delivered by it, so two ends that answer
- * each other with zero delay cannot keep one poll call running forever.
+ * Frames in flight are delivered in (arrival time, sequence number) order,
+ * both directions together. The sequence number, given as a frame is queued,
+ * keeps frames that arrive at the same microsecond in the order they were
+ * sent, and it bounds each poll: only frames queued before the poll began are
+ * delivered by it, so two ends that answer each other with zero delay cannot
+ * keep one poll call running forever. Two queues hold them: a FIFO, for a
+ * frame that arrives no earlier than the FIFO's last (the usual case: no
+ * delay, or the same delay as the frames before it), and a binary min-heap
+ * for the others (reordered frames, a delay that shrank). A poll takes the
+ * first of the two heads each time, so the order is that of one queue.
+ *
+ * The fast path: a direction with nothing but a plain delay (no loss,
+ * duplication, reordering, corruption, rate limit or scheduled drop: its
+ * `impaired` flag, worked out when these change rather than per frame)
+ * sends a frame that the FIFO takes by copying it, counting it for
+ * sn_memlink_drop_nth, queueing it and telling the observer. The full path
+ * (send_impaired) would do no more to it: its draws at 0 ppm draw nothing.
+ * Every other frame takes the full path.
  *
  * Offload mode (sn_memlink_set_offload) makes the link a veth pair: the
  * ends offer checksum and segmentation offload, a super-segment travels as
@@ -42,13 +55,15 @@
 #define MEMLINK_TIME_MAX (SN_TIME_NEVER - 1)
 
 /* A frame in flight; the bytes follow the header. Delivered frames go back
- * to the link's pool (linked through next_free) for the next transmit. */
+ * to the link's pool for the next transmit. */
 struct inflight {
 	int to_end;
 	unsigned rx_flags;          /* SN_RX_*, for a deliver_ex function */
 	size_t len;
 	size_t cap;                 /* bytes of room in data[] */
-	struct inflight *next_free; /* in the pool */
+	uint64_t arrival_us;        /* set when queued */
+	uint64_t seq;
+	struct inflight *next;      /* in the FIFO, or in the pool */
 	uint8_t data[];
 };
 
@@ -81,6 +96,9 @@ struct waiting {
 /* One direction of the link: frames sent from one end. */
 struct direction {
 	struct sn_link_impair imp;
+	/* Anything but a plain delay: an impairment or a scheduled drop
+	 * (update_impaired() after every change to either). */
+	bool impaired;
 
 	/*
 	 * Scheduled drops: the numbers (counting every frame sent from this
@@ -124,6 +142,10 @@ struct sn_memlink {
 	sn_link_observer_fn observer;
 	void *observer_ctx;
 
+	/* Frames in flight: see the top of the file. */
+	struct inflight *fifo_head; /* linked through next */
+	struct inflight *fifo_tail;
+	size_t fifo_len;
 	struct heap_slot *heap;
 	size_t heap_len;
 	size_t heap_cap;
@@ -191,6 +213,9 @@ static void heap_push(struct sn_memlink *link, struct inflight *f, uint64_t arri
 	struct heap_slot s = { arrival_us, link->next_seq++, f };
 	size_t i = link->heap_len++;
 
+	f->arrival_us = s.arrival_us;
+	f->seq = s.seq;
+
 	while (i > 0) {
 		size_t parent = (i - 1) / 2;
 
@@ -202,10 +227,10 @@ static void heap_push(struct sn_memlink *link, struct inflight *f, uint64_t arri
 	h[i] = s;
 }
 
-static struct heap_slot heap_pop(struct sn_memlink *link)
+/* Take out the top (the caller has read it). */
+static void heap_pop(struct sn_memlink *link)
 {
 	struct heap_slot *h = link->heap;
-	struct heap_slot top = h[0];
 	struct heap_slot last = h[--link->heap_len];
 	size_t n = link->heap_len;
 	size_t i = 0;
@@ -224,7 +249,60 @@ static struct heap_slot heap_pop(struct sn_memlink *link)
 	}
 	if (n > 0)
 		h[i] = last;
-	return top;
+}
+
+/* ---- the two queues, as one ------------------------------------------ */
+
+/* Would a frame arriving at arrival_us keep the FIFO in (arrival, seq) order? */
+static bool fifo_takes(const struct sn_memlink *link, uint64_t arrival_us)
+{
+	return !link->fifo_tail || link->fifo_tail->arrival_us <= arrival_us;
+}
+
+/* Only if fifo_takes(link, arrival_us). */
+static void fifo_push(struct sn_memlink *link, struct inflight *f, uint64_t arrival_us)
+{
+	f->arrival_us = arrival_us;
+	f->seq = link->next_seq++;
+	f->next = NULL;
+	if (link->fifo_tail)
+		link->fifo_tail->next = f;
+	else
+		link->fifo_head = f;
+	link->fifo_tail = f;
+	link->fifo_len++;
+}
+
+static void fifo_pop(struct sn_memlink *link)
+{
+	link->fifo_head = link->fifo_head->next;
+	if (!link->fifo_head)
+		link->fifo_tail = NULL;
+	link->fifo_len--;
+}
+
+/*
+ * Put a frame in flight, due at arrival_us. Caller has reserved a heap slot
+ * unless fifo_takes(link, arrival_us).
+ */
+static void enqueue(struct sn_memlink *link, struct inflight *f, uint64_t arrival_us)
+{
+	if (fifo_takes(link, arrival_us))
+		fifo_push(link, f, arrival_us);
+	else
+		heap_push(link, f, arrival_us);
+}
+
+/* Does the heap's top come before the FIFO's head? (False if the heap is empty.) */
+static bool heap_first(const struct sn_memlink *link)
+{
+	const struct inflight *f = link->fifo_head;
+
+	if (!link->heap_len)
+		return false;
+	if (!f)
+		return true;
+	return slot_before(&link->heap[0], &(struct heap_slot){ f->arrival_us, f->seq, NULL });
 }
 
 /* ---- rate limiter ---------------------------------------------------- */
@@ -326,9 +404,14 @@ void sn_memlink_free(struct sn_memlink *link)
 	for (size_t i = 0; i < link->heap_len; i++)
 		free(link->heap[i].frame);
 	free(link->heap);
+	while (link->fifo_head) {
+		struct inflight *f = link->fifo_head;
+		link->fifo_head = f->next;
+		free(f);
+	}
 	while (link->pool) {
 		struct inflight *f = link->pool;
-		link->pool = f->next_free;
+		link->pool = f->next;
 		free(f);
 	}
 	for (int i = 0; i < 2; i++)
@@ -368,6 +451,22 @@ void sn_memlink_set_offload(struct sn_memlink *link, int on)
 		link->offload = on != 0;
 }
 
+/*
+ * Does this direction do anything to a frame but delay it? Then frames take
+ * the full path, and in offload mode they must be wire frames with whole
+ * checksums (see the top of the file).
+ */
+static void update_impaired(struct direction *d)
+{
+	const struct sn_link_impair *i = &d->imp;
+
+	d->impaired = i->loss_ppm || i->dup_ppm || i->reorder_ppm || i->corrupt_ppm ||
+	              i->rate_bps || i->queue_limit_bytes;
+	for (size_t k = 0; k < SN_MEMLINK_MAX_DROPS; k++)
+		if (d->drop_at[k])
+			d->impaired = true;
+}
+
 void sn_memlink_set_impair(struct sn_memlink *link, int from_end,
                            const struct sn_link_impair *imp)
 {
@@ -388,6 +487,7 @@ void sn_memlink_set_impair(struct sn_memlink *link, int from_end,
 		d->imp = *imp;
 	else
 		memset(&d->imp, 0, sizeof(d->imp));
+	update_impaired(d);
 }
 
 void sn_memlink_drop_nth(struct sn_memlink *link, int from_end, uint64_t n)
@@ -397,6 +497,7 @@ void sn_memlink_drop_nth(struct sn_memlink *link, int from_end, uint64_t n)
 	struct direction *d = &link->dir[from_end];
 	memset(d->drop_at, 0, sizeof(d->drop_at));
 	d->drop_at[0] = n ? d->sent + n : 0;
+	update_impaired(d);
 }
 
 int sn_memlink_drop_also(struct sn_memlink *link, int from_end, uint64_t n)
@@ -407,6 +508,7 @@ int sn_memlink_drop_also(struct sn_memlink *link, int from_end, uint64_t n)
 	for (size_t i = 0; i < SN_MEMLINK_MAX_DROPS; i++) {
 		if (d->drop_at[i] == 0) {
 			d->drop_at[i] = d->sent + n;
+			update_impaired(d);
 			return 0;
 		}
 	}
@@ -419,6 +521,7 @@ static bool drop_scheduled(struct direction *d)
 	for (size_t i = 0; i < SN_MEMLINK_MAX_DROPS; i++) {
 		if (d->drop_at[i] == d->sent) {
 			d->drop_at[i] = 0;
+			update_impaired(d);
 			return true;
 		}
 	}
@@ -439,24 +542,24 @@ static void frame_free(struct sn_memlink *link, struct inflight *f)
 		free(f);
 		return;
 	}
-	f->next_free = link->pool;
+	f->next = link->pool;
 	link->pool = f;
 	link->pool_len++;
 }
 
-static struct inflight *frame_new(struct sn_memlink *link, int to_end, const void *data,
-                                  size_t len)
+static struct inflight *frame_new(struct sn_memlink *link, int to_end, unsigned rx_flags,
+                                  const void *data, size_t len)
 {
 	struct inflight *f = link->pool;
 
 	if (f && f->cap >= len) {
-		link->pool = f->next_free;
+		link->pool = f->next;
 		link->pool_len--;
 	} else {
 		/* Most recent first: a pool of small frames makes way for
 		 * larger ones when the MTU is large. */
 		if (f) {
-			link->pool = f->next_free;
+			link->pool = f->next;
 			link->pool_len--;
 			free(f);
 		}
@@ -467,27 +570,11 @@ static struct inflight *frame_new(struct sn_memlink *link, int to_end, const voi
 		f->cap = cap;
 	}
 	f->to_end = to_end;
-	f->rx_flags = 0;
+	f->rx_flags = rx_flags;
 	f->len = len;
 	if (len)
 		memcpy(f->data, data, len);
 	return f;
-}
-
-/*
- * Does this direction do anything to a frame but delay it? Then frames must
- * be wire frames with whole checksums (see the top of the file).
- */
-static bool impaired(const struct direction *d)
-{
-	const struct sn_link_impair *i = &d->imp;
-	if (i->loss_ppm || i->dup_ppm || i->reorder_ppm || i->corrupt_ppm || i->rate_bps ||
-	    i->queue_limit_bytes)
-		return true;
-	for (size_t k = 0; k < SN_MEMLINK_MAX_DROPS; k++)
-		if (d->drop_at[k])
-			return true;
-	return false;
 }
 
 /* What to do with a frame on the way in: complete its TCP checksum (the
@@ -495,39 +582,24 @@ static bool impaired(const struct direction *d)
  * to be delivered. */
 enum { SEND_COMPLETE_CSUM = 1u << 8 };
 
-static int link_send(struct memlink_end *end, const void *frame, size_t len, unsigned how,
-                     uint64_t now_us)
+/*
+ * The full path, for a frame already copied and counted: scheduled drop,
+ * loss, rate limiter, delay, reorder, corruption, queue, duplication.
+ */
+static int send_impaired(struct sn_memlink *link, int from, struct inflight *f,
+                         uint64_t now_us)
 {
-	struct sn_memlink *link;
-	struct direction *d;
-	struct inflight *f, *copy;
+	struct direction *d = &link->dir[from];
+	struct inflight *copy;
 	struct tx_plan plan = { 0 };
 	uint64_t arrival_us;
-	int from, waits = 0;
-
-	/*
-	 * Keeps len * 8e6 (the serialisation time in bit-microseconds) inside
-	 * 64 bits and the corruption index inside sn_rand_below's range; no
-	 * Ethernet frame comes anywhere near.
-	 */
-	if (len > UINT32_MAX)
-		return -EMSGSIZE;
-	link = end->link;
-	from = end->index;
-	d = &link->dir[from];
-
-	f = frame_new(link, 1 - from, frame, len);
-	if (!f)
-		return -ENOMEM;
-	f->rx_flags = how & SN_RX_CSUM_OK;
-	if (how & SEND_COMPLETE_CSUM)
-		sn_tcp_frame_csum(f->data, f->len);
+	size_t len = f->len;
+	int waits = 0;
 
 	/*
 	 * Checked before any draw and drawing nothing itself: the frames around
 	 * it meet the same random sequence as if this one had never been sent.
 	 */
-	d->sent++;
 	if (drop_scheduled(d)) {
 		observe(link, from, SN_LINK_LOST, f, now_us);
 		frame_free(link, f);
@@ -588,7 +660,7 @@ static int link_send(struct memlink_end *end, const void *frame, size_t len, uns
 		f->data[at] = (uint8_t)(f->data[at] + 1 + sn_rand_below(&link->rng, 255));
 		observe(link, from, SN_LINK_CORRUPT, f, now_us);
 	}
-	heap_push(link, f, arrival_us);
+	enqueue(link, f, arrival_us);
 	observe(link, from, SN_LINK_SENT, f, now_us);
 
 	if (sn_rand_ppm(&link->rng, d->imp.dup_ppm)) {
@@ -596,14 +668,56 @@ static int link_send(struct memlink_end *end, const void *frame, size_t len, uns
 		 * The original is already on its way, so running out of memory
 		 * here only loses the copy; it is not a send error.
 		 */
-		copy = frame_new(link, f->to_end, f->data, f->len);
+		copy = frame_new(link, f->to_end, f->rx_flags, f->data, f->len);
 		if (copy) {
-			copy->rx_flags = f->rx_flags;
-			heap_push(link, copy, arrival_us);
+			enqueue(link, copy, arrival_us);
 			observe(link, from, SN_LINK_DUP, copy, now_us);
 		}
 	}
 	return 0;
+}
+
+static int link_send(struct memlink_end *end, const void *frame, size_t len, unsigned how,
+                     uint64_t now_us)
+{
+	struct sn_memlink *link = end->link;
+	struct direction *d = &link->dir[end->index];
+	struct inflight *f;
+
+	/*
+	 * Keeps len * 8e6 (the serialisation time in bit-microseconds) inside
+	 * 64 bits and the corruption index inside sn_rand_below's range; no
+	 * Ethernet frame comes anywhere near.
+	 */
+	if (len > UINT32_MAX)
+		return -EMSGSIZE;
+	f = frame_new(link, 1 - end->index, how & SN_RX_CSUM_OK, frame, len);
+	if (!f)
+		return -ENOMEM;
+	if (how & SEND_COMPLETE_CSUM)
+		sn_tcp_frame_csum(f->data, f->len);
+	d->sent++; /* every frame counts for sn_memlink_drop_nth */
+
+	/* The fast path: a plain delay at most, and a frame for the FIFO's tail. */
+	if (!d->impaired) {
+		uint64_t arrival_us = add_sat(now_us, d->imp.delay_us);
+
+		if (fifo_takes(link, arrival_us)) {
+			fifo_push(link, f, arrival_us);
+			observe(link, end->index, SN_LINK_SENT, f, now_us);
+			return 0;
+		}
+	}
+	return send_impaired(link, end->index, f, now_us);
+}
+
+/* How a frame of this end travels: whole (offload mode, unimpaired), or as
+ * a wire frame with its TCP checksum completed if the stack left it to us. */
+static unsigned send_how(const struct memlink_end *end)
+{
+	if (end->link->offload && !end->link->dir[end->index].impaired)
+		return SN_RX_CSUM_OK;
+	return end->offered & SN_NETIF_TX_CSUM ? SEND_COMPLETE_CSUM : 0;
 }
 
 static int memlink_transmit(void *ctx, const void *frame, size_t len, uint64_t now_us)
@@ -612,11 +726,7 @@ static int memlink_transmit(void *ctx, const void *frame, size_t len, uint64_t n
 
 	if (!end || (!frame && len))
 		return -EINVAL;
-	if (end->link->offload && !impaired(&end->link->dir[end->index]))
-		return link_send(end, frame, len, SN_RX_CSUM_OK, now_us);
-	/* The stack left TCP checksums to us: a wire frame gets a whole one. */
-	return link_send(end, frame, len, end->offered & SN_NETIF_TX_CSUM ? SEND_COMPLETE_CSUM : 0,
-	                 now_us);
+	return link_send(end, frame, len, send_how(end), now_us);
 }
 
 struct cut_ctx {
@@ -642,7 +752,7 @@ static int memlink_transmit_gso(void *ctx, const void *frame, size_t len, uint16
 	if (!end || !frame)
 		return -EINVAL;
 	link = end->link;
-	if (link->offload && !impaired(&link->dir[end->index]))
+	if (send_how(end) == SN_RX_CSUM_OK)
 		return link_send(end, frame, len, SN_RX_CSUM_OK, now_us);
 	/* Software segmentation: the pieces, each a frame of its own, built
 	 * in a buffer with room for the largest headers (Ethernet, IPv4 and
@@ -693,13 +803,19 @@ size_t sn_memlink_poll(struct sn_memlink *link, uint64_t now_us)
 	 * the next poll; otherwise zero-delay echoes would never let us return.
 	 */
 	seq_limit = link->next_seq;
-	while (link->heap_len && link->heap[0].arrival_us <= now_us &&
-	       link->heap[0].seq < seq_limit) {
-		/* Pop first: the deliver function may transmit and grow the heap. */
-		struct heap_slot s = heap_pop(link);
-		struct inflight *f = s.frame;
-		struct memlink_end *to = &link->ends[f->to_end];
+	for (;;) {
+		bool from_heap = heap_first(link);
+		struct inflight *f = from_heap ? link->heap[0].frame : link->fifo_head;
+		struct memlink_end *to;
 
+		if (!f || f->arrival_us > now_us || f->seq >= seq_limit)
+			break;
+		/* Dequeue first: the deliver function may transmit. */
+		if (from_heap)
+			heap_pop(link);
+		else
+			fifo_pop(link);
+		to = &link->ends[f->to_end];
 		if (to->deliver || to->deliver_ex) {
 			observe(link, 1 - f->to_end, SN_LINK_DELIVERED, f, now_us);
 			if (to->deliver_ex)
@@ -715,12 +831,14 @@ size_t sn_memlink_poll(struct sn_memlink *link, uint64_t now_us)
 
 uint64_t sn_memlink_next_deadline(const struct sn_memlink *link)
 {
-	if (!link || !link->heap_len)
+	if (!link)
 		return SN_TIME_NEVER;
-	return link->heap[0].arrival_us;
+	if (heap_first(link))
+		return link->heap[0].arrival_us;
+	return link->fifo_head ? link->fifo_head->arrival_us : SN_TIME_NEVER;
 }
 
 size_t sn_memlink_in_flight(const struct sn_memlink *link)
 {
-	return link ? link->heap_len : 0;
+	return link ? link->fifo_len + link->heap_len : 0;
 }

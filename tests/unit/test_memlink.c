@@ -1,7 +1,8 @@
 /*
  * test_memlink.c - the in-memory link: delivery, rate limiting, impairments,
- * determinism from the seed, re-entrant delivery, and the scheduled drop of
- * one chosen frame.
+ * determinism from the seed, re-entrant delivery, the scheduled drop of one
+ * chosen frame, and the fast path for unimpaired frames (its FIFO merged with
+ * the heap, its observer events and drop counting).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -834,6 +835,186 @@ static void test_drop_nth_keeps_random_sequence(void **state)
 	free(c);
 }
 
+/*
+ * A frame goes to the FIFO if it arrives no earlier than the FIFO's last, to
+ * the heap otherwise; a poll merges the two by (arrival, send order) across
+ * both directions, whatever the impairments were when each frame was sent.
+ */
+static void test_fifo_and_heap_merge_in_order(void **state)
+{
+	struct fixture *fx = *state;
+	uint64_t at[8];
+	uint32_t id[8];
+	struct arrival_log log = { at, id, 0 };
+	struct sn_link_impair imp = { 0 };
+	const uint32_t want_id[] = { 5, 1, 3, 6, 2, 4 };
+	const uint64_t want_at[] = { 30, 100, 100, 150, 200, 200 };
+
+	sn_memlink_set_deliver(fx->link, 0, log_arrival, &log);
+	sn_memlink_set_deliver(fx->link, 1, log_arrival, &log);
+	imp.delay_us = 100;
+	sn_memlink_set_impair(fx->link, 0, &imp);
+	assert_int_equal(send_id(fx->link, 0, 1, 60, 0), 0);  /* due 100 */
+	imp.delay_us = 190;
+	sn_memlink_set_impair(fx->link, 0, &imp);
+	assert_int_equal(send_id(fx->link, 0, 2, 60, 10), 0); /* due 200 */
+	imp.delay_us = 80;
+	sn_memlink_set_impair(fx->link, 0, &imp);
+	assert_int_equal(send_id(fx->link, 0, 3, 60, 20), 0); /* due 100, after 1 */
+	assert_int_equal(sn_memlink_next_deadline(fx->link), 100);
+	assert_int_equal(send_id(fx->link, 1, 5, 60, 30), 0); /* due 30, before all */
+	assert_int_equal(sn_memlink_next_deadline(fx->link), 30);
+	imp.delay_us = 160;
+	sn_memlink_set_impair(fx->link, 0, &imp);
+	assert_int_equal(send_id(fx->link, 0, 4, 60, 40), 0); /* due 200, after 2 */
+	/* An impairment switched on with frames of both directions in flight. */
+	imp = (struct sn_link_impair){ .reorder_ppm = 1000000, .reorder_delay_us = 100 };
+	sn_memlink_set_impair(fx->link, 1, &imp);
+	assert_int_equal(send_id(fx->link, 1, 6, 60, 50), 0); /* due 150 */
+	assert_int_equal(sn_memlink_in_flight(fx->link), 6);
+
+	assert_int_equal(sn_memlink_poll(fx->link, 30), 1);
+	assert_int_equal(sn_memlink_poll(fx->link, 99), 0);
+	assert_int_equal(sn_memlink_next_deadline(fx->link), 100);
+	assert_int_equal(sn_memlink_in_flight(fx->link), 5);
+	drain(fx->link);
+	assert_true(sn_memlink_next_deadline(fx->link) == SN_TIME_NEVER);
+	assert_int_equal(sn_memlink_in_flight(fx->link), 0);
+	assert_int_equal(log.n, 6);
+	for (size_t i = 0; i < 6; i++) {
+		assert_int_equal(id[i], want_id[i]);
+		assert_int_equal(at[i], want_at[i]);
+	}
+	assert_int_equal(count_events(fx, SN_LINK_SENT), 6);
+	assert_int_equal(count_events(fx, SN_LINK_REORDER), 1);
+	assert_int_equal(count_events(fx, SN_LINK_DELIVERED), 6);
+}
+
+/*
+ * Unimpaired frames queued at once, then a rate limit switched on and off
+ * again: the frames sent meanwhile arrive later, the ones after arrive at
+ * once and overtake them, and the first ones keep their place.
+ */
+static void test_impairment_switched_mid_run_keeps_order(void **state)
+{
+	struct fixture *fx = *state;
+	uint64_t at[16];
+	uint32_t id[16];
+	struct arrival_log log = { at, id, 0 };
+	struct sn_link_impair rate = { .rate_bps = 8000000 }; /* 100 bytes: 100 µs */
+	const uint32_t want_id[] = { 0, 1, 2, 3, 4, 8, 9, 5, 6, 7 };
+	const uint64_t want_at[] = { 0, 0, 0, 0, 0, 0, 0, 100, 200, 300 };
+
+	sn_memlink_set_deliver(fx->link, 0, log_arrival, &log);
+	sn_memlink_set_deliver(fx->link, 1, log_arrival, &log);
+	for (uint32_t i = 0; i < 5; i++)
+		assert_int_equal(send_id(fx->link, i % 2, i, 100, 0), 0);
+	sn_memlink_set_impair(fx->link, 0, &rate);
+	for (uint32_t i = 5; i < 8; i++)
+		assert_int_equal(send_id(fx->link, 0, i, 100, 0), 0);
+	sn_memlink_set_impair(fx->link, 0, NULL);
+	assert_int_equal(send_id(fx->link, 0, 8, 100, 0), 0);
+	assert_int_equal(send_id(fx->link, 1, 9, 100, 0), 0);
+	assert_int_equal(sn_memlink_in_flight(fx->link), 10);
+	assert_int_equal(sn_memlink_next_deadline(fx->link), 0);
+
+	assert_int_equal(sn_memlink_poll(fx->link, 0), 7);
+	drain(fx->link);
+	assert_int_equal(log.n, 10);
+	for (size_t i = 0; i < 10; i++) {
+		assert_int_equal(id[i], want_id[i]);
+		assert_int_equal(at[i], want_at[i]);
+	}
+}
+
+/*
+ * The fast path (no impairment, or a plain delay) still reports every frame
+ * to the observer, sent and delivered, in order, with its end and time.
+ */
+static void test_fast_path_observed(void **state)
+{
+	struct fixture *fx = *state;
+	struct sn_link_impair delay = { .delay_us = 7 };
+
+	for (uint32_t i = 0; i < 10; i++)
+		assert_int_equal(send_id(fx->link, i % 2, i, 60, 100), 0);
+	assert_int_equal(count_events(fx, SN_LINK_SENT), 10);
+	assert_int_equal(sn_memlink_poll(fx->link, 100), 10);
+	assert_int_equal(fx->nev, 20);
+	for (uint32_t i = 0; i < 20; i++) {
+		assert_int_equal(fx->ev[i].ev, i < 10 ? SN_LINK_SENT : SN_LINK_DELIVERED);
+		assert_int_equal(fx->ev[i].id, i % 10);
+		assert_int_equal(fx->ev[i].from_end, i % 2);
+		assert_int_equal(fx->ev[i].now_us, 100);
+	}
+
+	sn_memlink_set_impair(fx->link, 0, &delay);
+	sn_memlink_set_impair(fx->link, 1, &delay);
+	for (uint32_t i = 10; i < 20; i++)
+		assert_int_equal(send_id(fx->link, i % 2, i, 60, 200 + i), 0);
+	drain(fx->link);
+	assert_int_equal(count_events(fx, SN_LINK_SENT), 20);
+	assert_int_equal(count_events(fx, SN_LINK_DELIVERED), 20);
+	assert_int_equal(fx->ngot[0] + fx->ngot[1], 20);
+	for (uint32_t i = 0; i < 5; i++) {
+		assert_int_equal(frame_id(fx->got[1][5 + i].data, 60), 10 + 2 * i);
+		assert_int_equal(fx->got[1][5 + i].now_us, 200 + 10 + 2 * i + 7);
+	}
+}
+
+struct flags_log {
+	uint32_t id[16];
+	unsigned flags[16];
+	size_t n;
+};
+
+static void log_flags(void *ctx, const void *frame, size_t len, unsigned rx_flags,
+                      uint64_t now_us)
+{
+	struct flags_log *log = ctx;
+
+	(void)now_us;
+	assert_true(log->n < 16);
+	log->id[log->n] = frame_id(frame, len);
+	log->flags[log->n] = rx_flags;
+	log->n++;
+}
+
+/*
+ * Frames on the fast path count towards drop_nth and drop_also; a pending drop
+ * takes the direction off the fast path (in offload mode: frames arrive
+ * without SN_RX_CSUM_OK) until the last one is taken.
+ */
+static void test_drop_counts_fast_path_frames(void **state)
+{
+	struct fixture *fx = *state;
+	struct flags_log log = { 0 };
+	const uint32_t want_id[] = { 0, 1, 2, 3, 5, 7, 8 };
+	const unsigned want_flags[] = { SN_RX_CSUM_OK, SN_RX_CSUM_OK, SN_RX_CSUM_OK, 0, 0,
+	                                SN_RX_CSUM_OK, SN_RX_CSUM_OK };
+	uint32_t ids[8];
+
+	sn_memlink_set_offload(fx->link, 1);
+	sn_memlink_set_deliver_ex(fx->link, 1, log_flags, &log);
+	for (uint32_t i = 0; i < 3; i++)
+		assert_int_equal(send_id(fx->link, 0, i, 60, 0), 0);
+	sn_memlink_drop_nth(fx->link, 0, 2);                       /* frame 4 */
+	assert_int_equal(sn_memlink_drop_also(fx->link, 0, 4), 0); /* frame 6 */
+	for (uint32_t i = 3; i < 9; i++)
+		assert_int_equal(send_id(fx->link, 0, i, 60, 0), 0);
+	drain(fx->link);
+
+	assert_int_equal(lost_ids(fx, ids, 8), 2);
+	assert_int_equal(ids[0], 4);
+	assert_int_equal(ids[1], 6);
+	assert_int_equal(count_events(fx, SN_LINK_SENT), 7);
+	assert_int_equal(log.n, 7);
+	for (size_t i = 0; i < 7; i++) {
+		assert_int_equal(log.id[i], want_id[i]);
+		assert_int_equal(log.flags[i], want_flags[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -858,6 +1039,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_drop_nth_counts_randomly_lost_frames, setup,
 		                                teardown),
 		cmocka_unit_test(test_drop_nth_keeps_random_sequence),
+		cmocka_unit_test_setup_teardown(test_fifo_and_heap_merge_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_impairment_switched_mid_run_keeps_order, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_fast_path_observed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drop_counts_fast_path_frames, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
