@@ -514,6 +514,8 @@ void tcb_enter_time_wait(struct sn_sock *s, bool ack_fin);
 struct sn_tw *tw_lookup(struct sn_stack *st, const struct sn_tuple *t);
 void tw_restart(struct sn_stack *st, struct sn_tw *tw);
 void tw_expire(struct sn_stack *st);
+/* Would tw_expire end a record now? A few instructions (sn_poll asks). */
+bool tw_due(const struct sn_stack *st);
 void tw_kill(struct sn_stack *st, struct sn_tw *tw);
 void tw_free_all(struct sn_stack *st);
 /* Free the sockets and TIME-WAIT records kept for reuse (stack teardown). */

@@ -330,7 +330,7 @@ static void sent_ack(struct sn_sock *s, uint32_t wnd)
 	s->flags &= ~(SN_SF_ACK_NOW | SN_SF_DSACK | SN_SF_ACK_PLAIN);
 	s->last_ack_sent = s->rcv_nxt;
 	s->unacked_rcv = 0;
-	sn_timer_cancel(&s->stack->wheel, &s->delack_timer);
+	sn_timer_stop(&s->stack->wheel, &s->delack_timer);
 	if (sn_seq_gt(s->rcv_nxt + wnd, s->rcv_adv))
 		s->rcv_adv = s->rcv_nxt + wnd;
 }

@@ -879,6 +879,15 @@ void tw_restart(struct sn_stack *st, struct sn_tw *tw)
 	sn_list_add_tail(&st->tw_fifo, &tw->fifo);
 }
 
+bool tw_due(const struct sn_stack *st)
+{
+	if (sn_list_empty(&st->tw_fifo))
+		return false;
+	const struct sn_tw *tw = SN_CONTAINER_OF(st->tw_fifo.next, struct sn_tw, fifo);
+	/* tw_ms_left without the division: now_ms is tw_clock_ms(now_us). */
+	return (int32_t)(tw->expires_ms - st->now_ms) <= 0;
+}
+
 void tw_expire(struct sn_stack *st)
 {
 	while (!sn_list_empty(&st->tw_fifo)) {

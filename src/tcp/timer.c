@@ -65,6 +65,13 @@
  *        leaves FIN-WAIT-2; on expiry the connection is dropped. It replaces
  *        a running keepalive.
  *
+ * Stopping a timer (sn_timer_stop) only disarms it: it stays where it hangs
+ * in the wheel, and arming it again for the same tick or a later one, as the
+ * next segment usually does, writes the new expiry and nothing else (the lazy
+ * moves of wheel.h). So does restarting rexmt on every ACK. Only
+ * tcp_timers_stop takes the three off the wheel for good, with
+ * sn_timer_cancel; it runs before a socket is freed (tcb_destroy).
+ *
  * TIME-WAIT does not use the wheel: see struct sn_tw in core.h.
  */
 #include <errno.h>
@@ -216,7 +223,7 @@ void tcp_persist_update(struct sn_sock *s, bool needed)
 	bool persisting = sn_timer_armed(&s->rexmt_timer) && s->rexmt_timer.fn == TCP_TIMER_PERSIST;
 	if (!needed) {
 		if (persisting)
-			sn_timer_cancel(&st->wheel, &s->rexmt_timer);
+			sn_timer_stop(&st->wheel, &s->rexmt_timer);
 		s->persist_backoff = 0;
 		return;
 	}
@@ -274,7 +281,7 @@ void tcp_keepalive_update(struct sn_sock *s)
 	if (s->keep_timer.fn == TCP_TIMER_FIN2)
 		return; /* an orphan in FIN-WAIT-2: no handle to set options with */
 	if (!(s->flags & SN_SF_KEEPALIVE) || !keepalive_state(s->state)) {
-		sn_timer_cancel(&st->wheel, &s->keep_timer);
+		sn_timer_stop(&st->wheel, &s->keep_timer);
 		return;
 	}
 	s->keep_probes = 0;
@@ -323,7 +330,7 @@ void tcp_rexmt_arm(struct sn_sock *s)
 void tcp_rexmt_stop(struct sn_sock *s)
 {
 	if (s->rexmt_timer.fn == TCP_TIMER_REXMT)
-		sn_timer_cancel(&s->stack->wheel, &s->rexmt_timer);
+		sn_timer_stop(&s->stack->wheel, &s->rexmt_timer);
 }
 
 void tcp_fin2_arm(struct sn_sock *s)
@@ -334,6 +341,7 @@ void tcp_fin2_arm(struct sn_sock *s)
 	             st->now_us + (uint64_t)st->cfg.fin_wait2_timeout_ms * 1000);
 }
 
+/* Off the wheel for good, stopped or not: the socket may be freed next. */
 void tcp_timers_stop(struct sn_sock *s)
 {
 	struct sn_wheel *w = &s->stack->wheel;

@@ -1,9 +1,11 @@
 /*
  * wheel.c - the hierarchical timing wheel behind every TCP timer.
  *
- * Call chain: the stack's poll (sn_poll) -> sn_wheel_advance() -> each due
- * timer's function; connection code arms and cancels with sn_timer_arm() and
- * sn_timer_cancel(), and sn_next_deadline() asks sn_wheel_next_deadline().
+ * Call chain: the stack's poll (sn_poll) -> sn_wheel_advance() (inline: it
+ * returns at once within the current tick) -> sn_wheel_advance_slow() -> each
+ * due timer's function; connection code arms, stops and cancels with
+ * sn_timer_arm(), sn_timer_stop() and sn_timer_cancel() (timer.c), and
+ * sn_next_deadline() asks sn_wheel_next_deadline().
  *
  * Geometry. Level l has 64 slots, each covering a block of 64^l ticks; the
  * block number of tick x at level l is x >> 6l. A timer lives on the lowest
@@ -21,6 +23,17 @@
  * is empty, and "the first occupied slot after the current index" is the
  * nearest one in time. That is what lets sn_wheel_advance() jump over idle
  * time: it goes from one interesting tick to the next, never tick by tick.
+ *
+ * Lazy moves (wheel.h). A timer on the wheel hangs at or before its expiry:
+ * in a level-0 slot for a tick <= its expiry, in a level-l slot whose block
+ * starts at or before it, or on the due list with an expiry of exactly
+ * now_tick (a re-arm for later takes a timer off the due list at once, so
+ * that it does not make sn_wheel_next_deadline() say "now"). Re-arming for a
+ * tick no earlier than the one it hangs for keeps that true, so sn_timer_arm
+ * then only writes the new expiry, and sn_timer_stop only clears armed.
+ * Wherever the wheel reaches a timer (cascade, fire_list on a level-0 slot
+ * or the due list) it looks again: stopped, it leaves the wheel; expiry
+ * still ahead, it is placed again; otherwise it fires.
  */
 #include "tcp/wheel.h"
 
@@ -36,14 +49,9 @@ static unsigned level_shift(int level)
 /* Round up: a timer must never fire before the time it was armed for. */
 static uint64_t us_to_tick_ceil(uint64_t us)
 {
-	return us / US_PER_TICK + (us % US_PER_TICK != 0);
-}
-
-/* A timer's full expiry tick from the 32 bits it keeps (see wheel.h): it
- * lies in [now_tick, now_tick + SN_WHEEL_MAX_AHEAD] while on the wheel. */
-static uint64_t expiry_tick(const struct sn_wheel *w, const struct sn_timer *t)
-{
-	return w->now_tick + (uint32_t)(t->expires_tick - (uint32_t)w->now_tick);
+	if (us > UINT64_MAX - (US_PER_TICK - 1))
+		return us / US_PER_TICK + (us % US_PER_TICK != 0);
+	return (us + US_PER_TICK - 1) / US_PER_TICK;
 }
 
 /* The tick as a time; saturates, since ticks near 2^64 µs cannot be scaled. */
@@ -98,26 +106,38 @@ static void unlink_timer(struct sn_wheel *w, struct sn_timer *t)
 	t->pprev = NULL;
 }
 
-/* Place t relative to the current tick (see the top of the file). */
+/* Place t relative to the current tick (see the top of the file). Its expiry
+ * is at or after now_tick. */
 static void place_timer(struct sn_wheel *w, struct sn_timer *t)
 {
 	uint64_t now = w->now_tick;
-	uint64_t exp = expiry_tick(w, t);
+	/* Its full expiry tick from the 32 bits it keeps (wheel.h): it lies in
+	 * [now_tick, now_tick + SN_WHEEL_MAX_AHEAD]. */
+	uint32_t ahead = t->expires_tick - (uint32_t)now;
+	uint64_t exp = now + ahead;
 	int level;
 	uint64_t slot;
 
-	if (exp <= now) {
+	if (ahead - 1 < SN_WHEEL_SLOTS - 1) {
+		/* 1..63 ticks ahead (most TCP timers): level 0, the exact tick. */
+		slot = exp & SLOT_MASK;
+		list_push(&w->slot[0][slot], t);
+		w->occupied[0] |= (uint64_t)1 << slot;
+		return;
+	}
+	if (ahead == 0) {
 		/*
 		 * Already due: it fires on the next advance, before anything
 		 * on the wheel. Overdue timers count as due now, so the list
 		 * keeps no order among them.
 		 */
 		list_push(&w->due, t);
+		w->busy_us = 0; /* sn_wheel_advance must look at it */
 		return;
 	}
 	/* The top level's blocks are 2^30 ticks: an expiry at most 2^32 - 1
 	 * ticks ahead is at most 4 of them away, so the top level always fits. */
-	for (level = 0; level < SN_WHEEL_LEVELS - 1; level++) {
+	for (level = 1; level < SN_WHEEL_LEVELS - 1; level++) {
 		unsigned sh = level_shift(level);
 
 		if ((exp >> sh) - (now >> sh) < SN_WHEEL_SLOTS)
@@ -162,7 +182,8 @@ static uint64_t wheel_next_tick(const struct sn_wheel *w)
 	return best;
 }
 
-/* Re-place every timer of a slot whose block starts at the current tick. */
+/* Re-place every timer of a slot whose block starts at the current tick;
+ * stopped ones leave the wheel. */
 static void cascade(struct sn_wheel *w, int level, unsigned slot)
 {
 	struct sn_timer *t = w->slot[level][slot];
@@ -172,16 +193,24 @@ static void cascade(struct sn_wheel *w, int level, unsigned slot)
 	while (t) {
 		struct sn_timer *next = t->next;
 
-		place_timer(w, t);
+		if (t->armed) {
+			place_timer(w, t);
+		} else {
+			t->next = NULL;
+			t->pprev = NULL;
+		}
 		t = next;
 	}
 }
 
 /*
- * Fire the list one timer at a time, re-reading the head after each call:
- * the function may cancel any timer on the list, or arm new ones onto it.
- * A timer armed from here for a time already reached fires in this same
- * advance, so a function that always re-arms itself that way never returns.
+ * Fire the list (the due list, or the level-0 slot of the current tick) one
+ * timer at a time, re-reading the head after each call: the function may
+ * cancel or stop any timer on the list, or arm new ones onto it. A timer
+ * armed from here for a time already reached fires in this same advance, so
+ * a function that always re-arms itself that way never returns. A timer
+ * stopped while it hung here leaves; one re-armed for later is placed again
+ * (never onto this list: its expiry is after now_tick).
  */
 static size_t fire_list(struct sn_wheel *w, struct sn_timer **head, uint64_t now_us)
 {
@@ -190,6 +219,13 @@ static size_t fire_list(struct sn_wheel *w, struct sn_timer **head, uint64_t now
 
 	while ((t = *head) != NULL) {
 		unlink_timer(w, t);
+		if (!t->armed)
+			continue;
+		if (t->expires_tick != (uint32_t)w->now_tick) {
+			place_timer(w, t);
+			continue;
+		}
+		t->armed = false;
 		w->count--;
 		w->fns[t->fn](t, now_us);
 		fired++;
@@ -200,6 +236,7 @@ static size_t fire_list(struct sn_wheel *w, struct sn_timer **head, uint64_t now
 void sn_wheel_init(struct sn_wheel *w, uint64_t now_us, const sn_timer_fn *fns)
 {
 	*w = (struct sn_wheel){ .now_tick = now_us / US_PER_TICK, .fns = fns };
+	w->busy_us = tick_to_us(w->now_tick + 1);
 }
 
 void sn_timer_init(struct sn_timer *t, uint8_t fn)
@@ -210,40 +247,53 @@ void sn_timer_init(struct sn_timer *t, uint8_t fn)
 void sn_timer_arm(struct sn_wheel *w, struct sn_timer *t, uint64_t expires_us)
 {
 	uint64_t tick = us_to_tick_ceil(expires_us);
+	uint64_t now = w->now_tick;
+	uint64_t ahead = tick - now;
 
-	if (sn_timer_armed(t))
-		unlink_timer(w, t);
-	else
-		w->count++;
 	/* Keep the expiry within the range its 32 bits can name (wheel.h):
-	 * overdue counts as due now, and the far future is clamped. */
-	if (tick < w->now_tick)
-		tick = w->now_tick;
-	else if (tick - w->now_tick > SN_WHEEL_MAX_AHEAD)
-		tick = w->now_tick + SN_WHEEL_MAX_AHEAD;
-	t->expires_tick = (uint32_t)tick;
+	 * overdue counts as due now, and the far future is clamped. The
+	 * usual case, 0..SN_WHEEL_MAX_AHEAD ticks ahead, is one test. */
+	if (ahead > SN_WHEEL_MAX_AHEAD)
+		ahead = tick < now ? 0 : SN_WHEEL_MAX_AHEAD;
+	if (!t->armed) {
+		t->armed = true;
+		w->count++;
+	}
+	if (t->pprev) {
+		/* On the wheel, armed or stopped: its place is good for any
+		 * tick from the one it hangs for on (the top of the file),
+		 * except on the due list (was == 0), which holds only the
+		 * current tick. */
+		uint32_t was = t->expires_tick - (uint32_t)now;
+
+		if (was ? ahead >= was : ahead == 0) {
+			t->expires_tick = (uint32_t)(now + ahead);
+			return;
+		}
+		unlink_timer(w, t);
+	}
+	t->expires_tick = (uint32_t)(now + ahead);
 	place_timer(w, t);
 }
 
 void sn_timer_cancel(struct sn_wheel *w, struct sn_timer *t)
 {
-	if (!sn_timer_armed(t))
-		return;
+	if (!t->pprev)
+		return; /* not on the wheel, so not armed either */
+	sn_timer_stop(w, t);
 	unlink_timer(w, t);
-	w->count--;
 }
 
-size_t sn_wheel_advance(struct sn_wheel *w, uint64_t now_us)
+size_t sn_wheel_advance_slow(struct sn_wheel *w, uint64_t now_us)
 {
 	uint64_t target = now_us / US_PER_TICK;
 	size_t fired = 0;
 
+	/* sn_wheel_advance already returned for a time before busy_us: a
+	 * busy stack is polled many times a millisecond, and within the
+	 * current tick, with nothing due, there is nothing to do. Here the
+	 * tick has moved, or the due list has been used since. */
 	if (target < w->now_tick)
-		return 0;
-	/* Polled again within the same tick with nothing due (a busy stack is
-	 * polled many times a millisecond): by the invariant there is nothing
-	 * to do, and no bitmap needs scanning. */
-	if (target == w->now_tick && !w->due)
 		return 0;
 	for (;;) {
 		uint64_t tick;
@@ -270,17 +320,20 @@ size_t sn_wheel_advance(struct sn_wheel *w, uint64_t now_us)
 		}
 		fired += fire_list(w, &w->slot[0][tick & SLOT_MASK], now_us);
 	}
+	/* The last turn emptied the due list (fire_list also fires what the
+	 * functions put on it), and nothing else is due until the next tick. */
+	w->busy_us = tick_to_us(w->now_tick + 1);
 	return fired;
 }
 
 uint64_t sn_wheel_next_deadline(const struct sn_wheel *w)
 {
-	uint64_t tick;
-
+	/* Nothing armed: stopped timers may still hang on the wheel, but
+	 * none of them needs a wake-up. Otherwise some slot is occupied, or
+	 * the due list is not empty. */
+	if (!w->count)
+		return UINT64_MAX;
 	if (w->due)
 		return tick_to_us(w->now_tick);
-	tick = wheel_next_tick(w);
-	if (tick == UINT64_MAX)
-		return UINT64_MAX;
-	return tick_to_us(tick);
+	return tick_to_us(wheel_next_tick(w));
 }
