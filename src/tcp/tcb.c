@@ -890,12 +890,8 @@ bool tw_due(const struct sn_stack *st)
 
 void tw_expire(struct sn_stack *st)
 {
-	while (!sn_list_empty(&st->tw_fifo)) {
+	while (tw_due(st)) {
 		struct sn_tw *tw = SN_CONTAINER_OF(st->tw_fifo.next, struct sn_tw, fifo);
-		/* st->now_ms is tw_clock_ms(st->now_us), kept by stack_enter:
-		 * this runs on every poll. */
-		if ((int32_t)(tw->expires_ms - st->now_ms) > 0)
-			break;
 		tw_trace_closed(st, tw);
 		tw_destroy(st, tw);
 	}

@@ -205,23 +205,11 @@ uint16_t sn_csum_fold(const struct sn_csum *c)
 	return (uint16_t)~fold64(c->sum);
 }
 
-uint16_t sn_csum(const void *data, size_t len)
+uint16_t sn_csum_any(const void *data, size_t len)
 {
 	const uint8_t *p = data;
 	struct sn_csum c;
 
-	/* Every IPv4 header we send and nearly every one we receive is 20
-	 * bytes: five 32-bit words, summed without a loop. It was about 140
-	 * instructions a header through the general path, a twentieth of a
-	 * short connection's work. */
-	if (len == 20) {
-		uint32_t s = fold64((uint64_t)load32(p) + load32(p + 4) + load32(p + 8) +
-		                    load32(p + 12) + load32(p + 16));
-#if !CSUM_NATIVE_IS_BE
-		s = ((s & 0xffu) << 8) | (s >> 8);
-#endif
-		return (uint16_t)~s;
-	}
 	if (len <= CSUM_CHUNK)
 		return (uint16_t)~fold64(sum_piece(p, len));
 	sn_csum_init(&c);

@@ -29,18 +29,9 @@ enum sn_wire_err sn_ipv4_parse(const uint8_t *buf, size_t len, struct sn_ipv4 *o
 	total_len = sn_get16(buf + 2);
 	if (total_len < hdr_len || total_len > len)
 		return SN_WIRE_BAD_LEN;
-	/* The checksum covers the header only, options included. Nearly
-	 * every header is 20 bytes: its five 32-bit words are summed in line
-	 * (they sum as their 16-bit halves do, RFC 1071 2(C)); a header
-	 * whose sum folds to 0xffff is intact. */
-	if (hdr_len == SN_IPV4_HLEN) {
-		struct sn_csum c = {.sum = (uint64_t)sn_get32(buf) + sn_get32(buf + 4) +
-		                           sn_get32(buf + 8) + sn_get32(buf + 12) + sn_get32(buf + 16)};
-		if (sn_csum_fold(&c) != 0)
-			return SN_WIRE_BAD_CSUM;
-	} else if (sn_csum(buf, hdr_len) != 0) {
+	/* The checksum covers the header only, options included. */
+	if (sn_csum(buf, hdr_len) != 0)
 		return SN_WIRE_BAD_CSUM;
-	}
 	/* No reassembly: a fragment is reported only once the header is known
 	 * to be sound, so the caller can count it as a fragment, not noise. */
 	frag = sn_get16(buf + 6);

@@ -54,8 +54,8 @@ void sn_csum_add(struct sn_csum *c, const void *data, size_t len);
 uint16_t sn_csum_fold(const struct sn_csum *c);
 
 /* Checksum of a single buffer (the value to store, in host order; store with
- * big-endian byte order). */
-uint16_t sn_csum(const void *data, size_t len);
+ * big-endian byte order): sn_csum, defined below sn_get32. */
+uint16_t sn_csum_any(const void *data, size_t len);
 
 /* Start a TCP/UDP checksum with the IPv4 pseudo-header. */
 void sn_csum_pseudo(struct sn_csum *c, uint32_t src, uint32_t dst, uint8_t proto,
@@ -241,6 +241,22 @@ static inline uint16_t sn_get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 
 static inline uint32_t sn_get32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/*
+ * Checksum of a single buffer. Nearly every IPv4 header is 20 bytes: five
+ * 32-bit words, which sum as their 16-bit halves do (RFC 1071 2(C)), added in
+ * line at the caller with no loop (through the general path it was about 140
+ * instructions a header); every other length goes to sn_csum_any.
+ */
+static inline uint16_t sn_csum(const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	if (len != 20)
+		return sn_csum_any(data, len);
+	struct sn_csum c = {.sum = (uint64_t)sn_get32(p) + sn_get32(p + 4) + sn_get32(p + 8) +
+	                           sn_get32(p + 12) + sn_get32(p + 16)};
+	return sn_csum_fold(&c);
 }
 /* With GCC or clang on a little-endian machine the stores are one byte swap
  * and one store each: left to itself, GCC merges neighbouring byte stores
