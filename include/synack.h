@@ -664,7 +664,8 @@ void sn_memlink_set_impair(struct sn_memlink *link, int from_end,
  */
 void sn_memlink_drop_nth(struct sn_memlink *link, int from_end, uint64_t n);
 /* Schedule one more drop, the n-th frame from now, beside those pending
- * (at most SN_MEMLINK_MAX_DROPS per direction; -ENOSPC beyond). */
+ * (at most SN_MEMLINK_MAX_DROPS per direction; -ENOSPC beyond). A frame
+ * already scheduled stays scheduled, once. */
 #define SN_MEMLINK_MAX_DROPS 8
 int sn_memlink_drop_also(struct sn_memlink *link, int from_end, uint64_t n);
 void sn_memlink_set_observer(struct sn_memlink *link, sn_link_observer_fn fn, void *ctx);

@@ -505,14 +505,24 @@ int sn_memlink_drop_also(struct sn_memlink *link, int from_end, uint64_t n)
 	if (!link || !valid_end(from_end) || n == 0)
 		return -EINVAL;
 	struct direction *d = &link->dir[from_end];
+	uint64_t at = d->sent + n;
+	size_t free_slot = SN_MEMLINK_MAX_DROPS;
+	/*
+	 * A frame already scheduled keeps its one slot: a second slot with the
+	 * same number would never be cleared (drop_scheduled takes the first
+	 * match) and would hold the direction off the fast path for good.
+	 */
 	for (size_t i = 0; i < SN_MEMLINK_MAX_DROPS; i++) {
-		if (d->drop_at[i] == 0) {
-			d->drop_at[i] = d->sent + n;
-			update_impaired(d);
+		if (d->drop_at[i] == at)
 			return 0;
-		}
+		if (d->drop_at[i] == 0 && free_slot == SN_MEMLINK_MAX_DROPS)
+			free_slot = i;
 	}
-	return -ENOSPC;
+	if (free_slot == SN_MEMLINK_MAX_DROPS)
+		return -ENOSPC;
+	d->drop_at[free_slot] = at;
+	update_impaired(d);
+	return 0;
 }
 
 /* Is the frame just counted one of the scheduled drops? Clears its slot. */

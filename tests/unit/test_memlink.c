@@ -4,6 +4,7 @@
  * chosen frame, and the fast path for unimpaired frames (its FIFO merged with
  * the heap, its observer events and drop counting).
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1015,6 +1016,43 @@ static void test_drop_counts_fast_path_frames(void **state)
 	}
 }
 
+/*
+ * Scheduling the same frame twice drops it once and leaves nothing behind:
+ * the direction is back on the fast path (in offload mode: SN_RX_CSUM_OK)
+ * after that frame, and the second call did not use up a slot.
+ */
+static void test_drop_also_same_frame_twice(void **state)
+{
+	struct fixture *fx = *state;
+	struct flags_log log = { 0 };
+	uint32_t ids[8];
+
+	sn_memlink_set_offload(fx->link, 1);
+	sn_memlink_set_deliver_ex(fx->link, 1, log_flags, &log);
+	assert_int_equal(sn_memlink_drop_also(fx->link, 0, 2), 0);
+	assert_int_equal(sn_memlink_drop_also(fx->link, 0, 2), 0);
+	for (uint32_t i = 0; i < 5; i++)
+		assert_int_equal(send_id(fx->link, 0, i, 60, 0), 0);
+	drain(fx->link);
+
+	assert_int_equal(lost_ids(fx, ids, 8), 1);
+	assert_int_equal(ids[0], 1);
+	assert_int_equal(log.n, 4);
+	assert_int_equal(log.id[0], 0);
+	assert_int_equal(log.flags[0], 0);
+	for (size_t i = 1; i < 4; i++) {
+		assert_int_equal(log.id[i], i + 1);
+		assert_int_equal(log.flags[i], SN_RX_CSUM_OK);
+	}
+
+	/* drop_nth then drop_also of the same frame: one slot, as above. */
+	sn_memlink_drop_nth(fx->link, 0, 1);
+	assert_int_equal(sn_memlink_drop_also(fx->link, 0, 1), 0);
+	for (uint64_t k = 2; k <= SN_MEMLINK_MAX_DROPS; k++)
+		assert_int_equal(sn_memlink_drop_also(fx->link, 0, k), 0);
+	assert_int_equal(sn_memlink_drop_also(fx->link, 0, 100), -ENOSPC);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1044,6 +1082,7 @@ int main(void)
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_fast_path_observed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drop_counts_fast_path_frames, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drop_also_same_frame_twice, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
