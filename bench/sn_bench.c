@@ -96,14 +96,15 @@ static uint64_t world_now(struct world *w)
 }
 
 /* Frames for the client end go to the netif that owns the destination
- * address, as a switch would; the memlink only has two ends. */
+ * address, as a switch would; the memlink only has two ends. With one
+ * client address there is only one place to send them. */
 static void deliver_cli(void *ctx, const void *frame, size_t len, unsigned rx_flags,
                         uint64_t now_us)
 {
 	struct world *w = ctx;
 	const uint8_t *f = frame;
 	unsigned i = 0;
-	if (len >= 34 && f[12] == 0x08 && f[13] == 0x00) {
+	if (w->naddrs > 1 && len >= 34 && f[12] == 0x08 && f[13] == 0x00) {
 		uint32_t dst = (uint32_t)f[30] << 24 | (uint32_t)f[31] << 16 | (uint32_t)f[32] << 8 | f[33];
 		if (dst - CLIENT_BASE < w->naddrs)
 			i = dst - CLIENT_BASE;
