@@ -397,7 +397,10 @@ struct crr {
 	struct sn_sock *c;      /* the client's connection in progress */
 	unsigned got;           /* response bytes so far */
 	uint64_t done, failed;
+	uint64_t count;         /* connections to make */
 };
+
+static void crr_start_one(struct crr *k);
 
 /* The server's connections keep their request count in the callback's user
  * pointer: no per-connection allocation of the application's own. */
@@ -448,6 +451,11 @@ static void crr_cli_cb(struct sn_sock *s, unsigned ev, void *user)
 			sn_close(s);
 			k->c = NULL;
 			k->done++;
+			/* The next connection at once, as a blocking client's
+			 * connect() follows its close(): its SYN leaves with
+			 * this one's FIN. */
+			if (k->done + k->failed < k->count)
+				crr_start_one(k);
 			return;
 		}
 	}
@@ -468,7 +476,7 @@ static void crr_start_one(struct crr *k)
 static int mode_crr(double seconds, uint64_t count, bool offload)
 {
 	struct world w;
-	struct crr k = {.w = &w};
+	struct crr k = {.w = &w, .count = count};
 	world_init_offload(&w, 1500, 1, 0, offload);
 	listen_on(&w, SERVER_PORT, 128, crr_ls_cb, NULL);
 	struct sn_stats s0, s1;
