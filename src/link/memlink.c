@@ -57,7 +57,7 @@
 /* A frame in flight; the bytes follow the header. Delivered frames go back
  * to the link's pool for the next transmit. */
 struct inflight {
-	int to_end;
+	struct memlink_end *to;     /* the receiving end */
 	unsigned rx_flags;          /* SN_RX_*, for a deliver_ex function */
 	size_t len;
 	size_t cap;                 /* bytes of room in data[] */
@@ -128,6 +128,8 @@ struct direction {
 struct memlink_end {
 	struct sn_memlink *link;
 	int index;
+	struct direction *dir;     /* of the frames this end sends */
+	struct memlink_end *peer;  /* the end that receives them */
 	unsigned offered;          /* SN_NETIF_* this end's netif was given */
 	sn_deliver_fn deliver;
 	sn_deliver_ex_fn deliver_ex;
@@ -393,6 +395,8 @@ struct sn_memlink *sn_memlink_new(uint64_t seed)
 	for (int i = 0; i < 2; i++) {
 		link->ends[i].link = link;
 		link->ends[i].index = i;
+		link->ends[i].dir = &link->dir[i];
+		link->ends[i].peer = &link->ends[1 - i];
 	}
 	return link;
 }
@@ -557,8 +561,8 @@ static void frame_free(struct sn_memlink *link, struct inflight *f)
 	link->pool_len++;
 }
 
-static struct inflight *frame_new(struct sn_memlink *link, int to_end, unsigned rx_flags,
-                                  const void *data, size_t len)
+static struct inflight *frame_new(struct sn_memlink *link, struct memlink_end *to,
+                                  unsigned rx_flags, const void *data, size_t len)
 {
 	struct inflight *f = link->pool;
 
@@ -579,7 +583,7 @@ static struct inflight *frame_new(struct sn_memlink *link, int to_end, unsigned 
 			return NULL;
 		f->cap = cap;
 	}
-	f->to_end = to_end;
+	f->to = to;
 	f->rx_flags = rx_flags;
 	f->len = len;
 	if (len)
@@ -678,7 +682,7 @@ static int send_impaired(struct sn_memlink *link, int from, struct inflight *f,
 		 * The original is already on its way, so running out of memory
 		 * here only loses the copy; it is not a send error.
 		 */
-		copy = frame_new(link, f->to_end, f->rx_flags, f->data, f->len);
+		copy = frame_new(link, f->to, f->rx_flags, f->data, f->len);
 		if (copy) {
 			enqueue(link, copy, arrival_us);
 			observe(link, from, SN_LINK_DUP, copy, now_us);
@@ -691,7 +695,9 @@ static int link_send(struct memlink_end *end, const void *frame, size_t len, uns
                      uint64_t now_us)
 {
 	struct sn_memlink *link = end->link;
-	struct direction *d = &link->dir[end->index];
+	struct direction *d = end->dir;
+	/* Read before the copy, which the compiler must assume writes anywhere. */
+	bool impaired = d->impaired;
 	struct inflight *f;
 
 	/*
@@ -701,7 +707,7 @@ static int link_send(struct memlink_end *end, const void *frame, size_t len, uns
 	 */
 	if (len > UINT32_MAX)
 		return -EMSGSIZE;
-	f = frame_new(link, 1 - end->index, how & SN_RX_CSUM_OK, frame, len);
+	f = frame_new(link, end->peer, how & SN_RX_CSUM_OK, frame, len);
 	if (!f)
 		return -ENOMEM;
 	if (how & SEND_COMPLETE_CSUM)
@@ -709,7 +715,7 @@ static int link_send(struct memlink_end *end, const void *frame, size_t len, uns
 	d->sent++; /* every frame counts for sn_memlink_drop_nth */
 
 	/* The fast path: a plain delay at most, and a frame for the FIFO's tail. */
-	if (!d->impaired) {
+	if (!impaired) {
 		uint64_t arrival_us = add_sat(now_us, d->imp.delay_us);
 
 		if (fifo_takes(link, arrival_us)) {
@@ -725,7 +731,7 @@ static int link_send(struct memlink_end *end, const void *frame, size_t len, uns
  * a wire frame with its TCP checksum completed if the stack left it to us. */
 static unsigned send_how(const struct memlink_end *end)
 {
-	if (end->link->offload && !end->link->dir[end->index].impaired)
+	if (end->link->offload && !end->dir->impaired)
 		return SN_RX_CSUM_OK;
 	return end->offered & SN_NETIF_TX_CSUM ? SEND_COMPLETE_CSUM : 0;
 }
@@ -825,9 +831,9 @@ size_t sn_memlink_poll(struct sn_memlink *link, uint64_t now_us)
 			heap_pop(link);
 		else
 			fifo_pop(link);
-		to = &link->ends[f->to_end];
+		to = f->to;
 		if (to->deliver || to->deliver_ex) {
-			observe(link, 1 - f->to_end, SN_LINK_DELIVERED, f, now_us);
+			observe(link, 1 - to->index, SN_LINK_DELIVERED, f, now_us);
 			if (to->deliver_ex)
 				to->deliver_ex(to->deliver_ctx, f->data, f->len, f->rx_flags, now_us);
 			else
