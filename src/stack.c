@@ -297,13 +297,18 @@ void sn_stats(const struct sn_stack *st, struct sn_stats *out)
 	out->tcp_curr_tw = st->tws.count;
 }
 
-void stack_enter(struct sn_stack *st, uint64_t now_us)
+static inline void stack_clock(struct sn_stack *st, uint64_t now_us)
 {
 	/* The clock must not go backwards; if a caller's does, hold it still. */
 	if (now_us > st->now_us) {
 		st->now_us = now_us;
 		st->now_ms = (uint32_t)(now_us / 1000); /* tcp_ms, read per segment */
 	}
+}
+
+void stack_enter(struct sn_stack *st, uint64_t now_us)
+{
+	stack_clock(st, now_us);
 	st->depth++;
 }
 
@@ -386,9 +391,10 @@ out:
 }
 
 /* sn_poll's work, out of line so that a poll with nothing to do does not
- * pay for the registers it needs. */
+ * pay for the registers it needs. The clock is already set. */
 __attribute__((noinline)) static void poll_work(struct sn_stack *st)
 {
+	st->depth++; /* stack_enter */
 	sn_wheel_advance(&st->wheel, st->now_us);
 	tw_expire(st);
 	arp_poll(st);
@@ -397,19 +403,17 @@ __attribute__((noinline)) static void poll_work(struct sn_stack *st)
 
 void sn_poll(struct sn_stack *st, uint64_t now_us)
 {
-	stack_enter(st, now_us);
+	stack_clock(st, now_us);
 	/*
 	 * A busy stack is polled many times a millisecond, mostly for nothing:
 	 * no timer due (the wheel's tick unchanged with nothing on its due
 	 * list, the oldest TIME-WAIT record and the ARP cache not due yet),
 	 * and nothing that the application queued since the last call. Then
-	 * stack_leave would only count the depth down.
+	 * the stack need not be entered at all: setting its clock is all.
 	 */
 	if (st->now_us < st->wheel.busy_us && st->now_us < st->arp.next_us && !tw_due(st) &&
-	    sn_list_empty(&st->event_q) && sn_list_empty(&st->output_q) && !st->dead) {
-		st->depth--;
+	    sn_list_empty(&st->event_q) && sn_list_empty(&st->output_q) && !st->dead)
 		return;
-	}
 	poll_work(st);
 }
 
