@@ -48,20 +48,20 @@ static uint64_t load_le64(const uint8_t *p)
  * crypto_shorthash of those bytes (a unit test holds them equal), written out
  * for this one message length: a 12-byte message is one 8-byte block and a
  * last block of 4 bytes with the length in its top byte. The library call
- * cost twice as much, and it runs twice per connection end (ISN, timestamp
- * offset).
+ * cost twice as much; it runs once per connection end (isn.c).
+ *
+ * The two blocks are the little-endian words of those bytes, built here with
+ * byte swaps instead of being written out and loaded again (the value does
+ * not depend on the host's byte order).
  */
 uint64_t tuple_siphash(const struct sn_tuple *t, const uint8_t key[16])
 {
-	uint8_t in[16] = {0};
-	sn_put32(in, t->laddr);
-	sn_put16(in + 4, t->lport);
-	sn_put32(in + 6, t->raddr);
-	sn_put16(in + 10, t->rport);
+	uint64_t la = __builtin_bswap32(t->laddr), ra = __builtin_bswap32(t->raddr);
+	uint64_t lp = __builtin_bswap16(t->lport), rp = __builtin_bswap16(t->rport);
+	uint64_t m[2] = {la | lp << 32 | (ra & 0xffff) << 48, (ra >> 16) | rp << 16 | (uint64_t)12 << 56};
 	uint64_t k0 = load_le64(key), k1 = load_le64(key + 8);
 	uint64_t v0 = k0 ^ 0x736f6d6570736575ull, v1 = k1 ^ 0x646f72616e646f6dull;
 	uint64_t v2 = k0 ^ 0x6c7967656e657261ull, v3 = k1 ^ 0x7465646279746573ull;
-	uint64_t m[2] = {load_le64(in), (uint64_t)12 << 56 | load_le64(in + 8)};
 	for (int i = 0; i < 2; i++) {
 		v3 ^= m[i];
 		SIP_ROUND(v0, v1, v2, v3);
