@@ -332,6 +332,7 @@ struct sn_stack {
 	struct sn_rand rng;
 	uint8_t isn_key[16];
 	uint8_t hash_key[16];
+	uint64_t hash_v[4];          /* SipHash's state once hash_key is in (tcb.c) */
 	uint16_t ip_id;
 	/* The 4-tuple tcb_demux hashed for the segment or connect under way,
 	 * and its hash (tcb.c). */

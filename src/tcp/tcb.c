@@ -89,13 +89,20 @@ static bool tuple_eq(const struct sn_tuple *a, const struct sn_tuple *b)
 	       a->rport == b->rport;
 }
 
+/* SipHash's initial state depends on the key alone: tcb_tables_init
+ * computes it once, and each hash starts from the copy. */
+static void hash_key_init(struct sn_stack *st)
+{
+	uint64_t k0 = load_le64(st->hash_key), k1 = load_le64(st->hash_key + 8);
+	st->hash_v[0] = k0 ^ 0x736f6d6570736575ull;
+	st->hash_v[1] = k1 ^ 0x646f72616e646f6dull;
+	st->hash_v[2] = k0 ^ 0x6c7967656e657261ull;
+	st->hash_v[3] = k1 ^ 0x7465646279746573ull;
+}
+
 static uint64_t tuple_hash_compute(const struct sn_stack *st, const struct sn_tuple *t)
 {
-	uint64_t k0, k1;
-	memcpy(&k0, st->hash_key, 8);
-	memcpy(&k1, st->hash_key + 8, 8);
-	uint64_t v0 = k0 ^ 0x736f6d6570736575ull, v1 = k1 ^ 0x646f72616e646f6dull;
-	uint64_t v2 = k0 ^ 0x6c7967656e657261ull, v3 = k1 ^ 0x7465646279746573ull;
+	uint64_t v0 = st->hash_v[0], v1 = st->hash_v[1], v2 = st->hash_v[2], v3 = st->hash_v[3];
 	uint64_t m[2] = {(uint64_t)t->laddr << 32 | t->raddr,
 	                 (uint64_t)12 << 56 | (uint64_t)t->lport << 16 | t->rport};
 	for (int i = 0; i < 2; i++) {
@@ -152,6 +159,7 @@ static int hash_init(struct sn_hash *h, size_t link_off, size_t tuple_off)
 
 int tcb_tables_init(struct sn_stack *st)
 {
+	hash_key_init(st);
 	if (hash_init(&st->conns, offsetof(struct sn_sock, hash_next), offsetof(struct sn_sock, t)) ||
 	    hash_init(&st->tws, offsetof(struct sn_tw, hash_next), offsetof(struct sn_tw, t)))
 		return -ENOMEM;
