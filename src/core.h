@@ -306,6 +306,7 @@ struct sn_tw {
 	uint32_t ts_offset, ts_recent;
 	uint8_t rcv_wscale;         /* its shift on the wire */
 	bool ts;                    /* timestamps in use: ACKs carry them */
+	uint16_t hv_lo;             /* low 16 bits of its table hash (tcb.c) */
 };                                  /* 64 bytes on LP64 */
 
 struct sn_hash {
