@@ -661,18 +661,18 @@ static void fill_trace_tuple(struct sn_trace_event *ev, const struct sn_sock *s)
 	ev->seg.dport = s->t.rport;
 }
 
+/* The states tcp_curr_estab counts, as a set of bits (RFC 1213's
+ * tcpCurrEstab): a state change adds 1 on entering it, takes 1 on leaving. */
+#define CURR_ESTAB_STATES (1u << SN_ESTABLISHED | 1u << SN_CLOSE_WAIT)
+
 void tcb_set_state(struct sn_sock *s, int state)
 {
 	struct sn_stack *st = s->stack;
 	int old = s->state;
 	if (old == state)
 		return;
-	bool was_estab = old == SN_ESTABLISHED || old == SN_CLOSE_WAIT;
-	bool is_estab = state == SN_ESTABLISHED || state == SN_CLOSE_WAIT;
-	if (was_estab && !is_estab)
-		st->stats.tcp_curr_estab--;
-	else if (!was_estab && is_estab)
-		st->stats.tcp_curr_estab++;
+	st->stats.tcp_curr_estab += CURR_ESTAB_STATES >> state & 1;
+	st->stats.tcp_curr_estab -= CURR_ESTAB_STATES >> old & 1;
 	if (state == SN_ESTABLISHED)
 		s->flags |= SN_SF_EVER_CONNECTED;
 	s->state = (uint8_t)state;
