@@ -83,10 +83,14 @@ uint64_t tuple_siphash(const struct sn_tuple *t, const uint8_t key[16])
  * connection (docs/PERFORMANCE.md). ISNs and timestamp offsets keep
  * SipHash-2-4 (tuple_siphash): those are secrets, this only spreads chains.
  */
+/* A tuple is 12 bytes with no padding, so equal tuples are equal bytes: the
+ * compiler makes this two word compares instead of four branches. */
+_Static_assert(sizeof(struct sn_tuple) == 2 * sizeof(uint32_t) + 2 * sizeof(uint16_t),
+               "struct sn_tuple has no padding");
+
 static bool tuple_eq(const struct sn_tuple *a, const struct sn_tuple *b)
 {
-	return a->laddr == b->laddr && a->raddr == b->raddr && a->lport == b->lport &&
-	       a->rport == b->rport;
+	return memcmp(a, b, sizeof(*a)) == 0;
 }
 
 /* SipHash's initial state depends on the key alone: tcb_tables_init
