@@ -83,6 +83,10 @@ uint64_t tuple_siphash(const struct sn_tuple *t, const uint8_t key[16])
  * connection (docs/PERFORMANCE.md). ISNs and timestamp offsets keep
  * SipHash-2-4 (tuple_siphash): those are secrets, this only spreads chains.
  */
+_Static_assert(offsetof(struct sn_tuple, laddr) == 0 && offsetof(struct sn_tuple, raddr) == 4 &&
+                   offsetof(struct sn_tuple, lport) == 8 && offsetof(struct sn_tuple, rport) == 10,
+               "a tuple is its two addresses, then its two ports");
+
 /* A tuple is 12 bytes with no padding, so equal tuples are equal bytes: the
  * compiler makes this two word compares instead of four branches. */
 _Static_assert(sizeof(struct sn_tuple) == 2 * sizeof(uint32_t) + 2 * sizeof(uint16_t),
@@ -107,8 +111,15 @@ static void hash_key_init(struct sn_stack *st)
 static uint64_t tuple_hash_compute(const struct sn_stack *st, const struct sn_tuple *t)
 {
 	uint64_t v0 = st->hash_v[0], v1 = st->hash_v[1], v2 = st->hash_v[2], v3 = st->hash_v[3];
-	uint64_t m[2] = {(uint64_t)t->laddr << 32 | t->raddr,
-	                 (uint64_t)12 << 56 | (uint64_t)t->lport << 16 | t->rport};
+	/* The tuple's 12 bytes as they lie in memory: its two addresses as one
+	 * word, its two ports as half of the other. Any fixed encoding that
+	 * keeps tuples apart will do for a table, and this one is two loads. */
+	const unsigned char *bytes = (const unsigned char *)t;
+	uint64_t addrs;
+	uint32_t ports;
+	memcpy(&addrs, bytes, sizeof(addrs));
+	memcpy(&ports, bytes + 8, sizeof(ports));
+	uint64_t m[2] = {addrs, (uint64_t)12 << 56 | ports};
 	for (int i = 0; i < 2; i++) {
 		v3 ^= m[i];
 		SIP_ROUND(v0, v1, v2, v3);
