@@ -395,6 +395,36 @@ size_t sn_tcp_opts_len(const struct sn_tcp_opts *o)
  */
 #define OPTS_SCRATCH 96
 
+/*
+ * Any options in any order (put_opts_any), behind the fixed header: the
+ * padded length, or SIZE_MAX if they do not fit in 40 bytes or in cap. Out
+ * of line, so that the segments sn_tcp_emit writes itself do not pay for the
+ * registers and stack this needs (about 16 instructions a segment).
+ */
+__attribute__((noinline)) static size_t emit_opts_any(uint8_t *buf, size_t cap,
+                                                      const struct sn_tcp_opts *o,
+                                                      const char *order)
+{
+	/* One pass writes the options, then their length is checked: a
+	 * measuring pass first would walk the order string twice. They go
+	 * straight behind the fixed header when buf has room for the most any
+	 * order can write, else aside and are copied once they are known to
+	 * fit. */
+	uint8_t scratch[OPTS_SCRATCH];
+	uint8_t *out = cap >= SN_TCP_HLEN + OPTS_SCRATCH ? buf + SN_TCP_HLEN : scratch;
+	size_t olen = put_opts_any(out, o, order ? order : DEFAULT_ORDER);
+	size_t padded = round4(olen);
+
+	if (padded > TCP_MAX_OPTS || cap < SN_TCP_HLEN + padded)
+		return SIZE_MAX;
+	/* Pad with EOL up to the data offset; the encodings are already
+	 * 4-byte multiples except FreeBSD's layout, which ends in EOLs. */
+	memset(out + olen, SN_TCPOPT_EOL, padded - olen);
+	if (out == scratch)
+		memcpy(buf + SN_TCP_HLEN, scratch, padded);
+	return padded;
+}
+
 size_t sn_tcp_emit(uint8_t *buf, size_t cap, const struct sn_tcp *h, const char *order)
 {
 	const struct sn_tcp_opts *o = &h->opts;
@@ -410,10 +440,8 @@ size_t sn_tcp_emit(uint8_t *buf, size_t cap, const struct sn_tcp *h, const char 
 			return 0;
 		if (o->has_ts) {
 			uint8_t *p = buf + SN_TCP_HLEN;
-			p[0] = SN_TCPOPT_NOP;
-			p[1] = SN_TCPOPT_NOP;
-			p[2] = SN_TCPOPT_TIMESTAMP;
-			p[3] = OLEN_TIMESTAMP;
+			sn_put32(p, (uint32_t)SN_TCPOPT_NOP << 24 | SN_TCPOPT_NOP << 16 |
+			                SN_TCPOPT_TIMESTAMP << 8 | OLEN_TIMESTAMP);
 			sn_put32(p + 4, o->ts_val);
 			sn_put32(p + 8, o->ts_ecr);
 		}
@@ -427,52 +455,28 @@ size_t sn_tcp_emit(uint8_t *buf, size_t cap, const struct sn_tcp *h, const char 
 		olen = 20;
 		if (cap < SN_TCP_HLEN + olen)
 			return 0;
-		p[0] = SN_TCPOPT_MSS;
-		p[1] = OLEN_MSS;
-		sn_put16(p + 2, o->mss);
-		p[4] = SN_TCPOPT_SACK_PERM;
-		p[5] = OLEN_SACK_PERM;
-		p[6] = SN_TCPOPT_TIMESTAMP;
-		p[7] = OLEN_TIMESTAMP;
+		sn_put32(p, (uint32_t)SN_TCPOPT_MSS << 24 | OLEN_MSS << 16 | o->mss);
+		sn_put32(p + 4, (uint32_t)SN_TCPOPT_SACK_PERM << 24 | OLEN_SACK_PERM << 16 |
+		                    SN_TCPOPT_TIMESTAMP << 8 | OLEN_TIMESTAMP);
 		sn_put32(p + 8, o->ts_val);
 		sn_put32(p + 12, o->ts_ecr);
-		p[16] = SN_TCPOPT_NOP;
-		p[17] = SN_TCPOPT_WSCALE;
-		p[18] = OLEN_WSCALE;
-		p[19] = o->wscale;
+		sn_put32(p + 16, (uint32_t)SN_TCPOPT_NOP << 24 | SN_TCPOPT_WSCALE << 16 |
+		                     OLEN_WSCALE << 8 | o->wscale);
 	} else {
-		/* One pass writes the options, then their length is checked: a
-		 * measuring pass first would walk the order string twice. They
-		 * go straight behind the fixed header when buf has room for the
-		 * most any order can write, else aside and are copied once they
-		 * are known to fit. */
-		uint8_t scratch[OPTS_SCRATCH];
-		uint8_t *out = cap >= SN_TCP_HLEN + OPTS_SCRATCH ? buf + SN_TCP_HLEN : scratch;
-		size_t padded;
-
-		olen = put_opts_any(out, o, order ? order : DEFAULT_ORDER);
-		padded = round4(olen);
-		if (padded > TCP_MAX_OPTS || cap < SN_TCP_HLEN + padded)
+		olen = emit_opts_any(buf, cap, o, order);
+		if (olen == SIZE_MAX)
 			return 0;
-		/* Pad with EOL up to the data offset; the encodings are already
-		 * 4-byte multiples except FreeBSD's layout, which ends in EOLs. */
-		memset(out + olen, SN_TCPOPT_EOL, padded - olen);
-		olen = padded;
-		if (out == scratch)
-			memcpy(buf + SN_TCP_HLEN, scratch, olen);
 	}
 
-	sn_put16(buf, h->sport);
-	sn_put16(buf + 2, h->dport);
+	/* The fixed header as five 32-bit words. The data offset counts 32-bit
+	 * words; the reserved bits are sent as zero (RFC 9293 3.1), and so is
+	 * the checksum until sn_tcp_set_csum. */
+	sn_put32(buf, (uint32_t)h->sport << 16 | h->dport);
 	sn_put32(buf + 4, h->seq);
 	sn_put32(buf + 8, h->ack);
-	/* Data offset in 32-bit words; the reserved bits are sent as zero
-	 * (RFC 9293 3.1). */
-	buf[12] = (uint8_t)((SN_TCP_HLEN + olen) / 4 << 4);
-	buf[13] = h->flags;
-	sn_put16(buf + 14, h->wnd);
-	sn_put16(buf + 16, 0);
-	sn_put16(buf + 18, h->urp);
+	sn_put32(buf + 12, (uint32_t)((SN_TCP_HLEN + olen) / 4 << 4) << 24 |
+	                       (uint32_t)h->flags << 16 | h->wnd);
+	sn_put32(buf + 16, h->urp);
 	return SN_TCP_HLEN + olen;
 }
 
