@@ -395,15 +395,27 @@ size_t sn_tcp_opts_len(const struct sn_tcp_opts *o)
  */
 #define OPTS_SCRATCH 96
 
+/* The fixed header as five 32-bit words, olen bytes of options after it.
+ * The data offset counts 32-bit words; the reserved bits are sent as zero
+ * (RFC 9293 3.1), and so is the checksum until sn_tcp_set_csum. */
+static size_t put_header(uint8_t *buf, const struct sn_tcp *h, size_t olen)
+{
+	sn_put32(buf, (uint32_t)h->sport << 16 | h->dport);
+	sn_put32(buf + 4, h->seq);
+	sn_put32(buf + 8, h->ack);
+	sn_put32(buf + 12, (uint32_t)((SN_TCP_HLEN + olen) / 4 << 4) << 24 |
+	                       (uint32_t)h->flags << 16 | h->wnd);
+	sn_put32(buf + 16, h->urp);
+	return SN_TCP_HLEN + olen;
+}
+
 /*
- * Any options in any order (put_opts_any), behind the fixed header: the
- * padded length, or SIZE_MAX if they do not fit in 40 bytes or in cap. Out
- * of line, so that the segments sn_tcp_emit writes itself do not pay for the
- * registers and stack this needs (about 16 instructions a segment).
+ * A header with any options in any order (put_opts_any). Out of line, so
+ * that the segments sn_tcp_emit writes itself, which call nothing, need not
+ * save registers for this (it was about 16 instructions a segment).
  */
-__attribute__((noinline)) static size_t emit_opts_any(uint8_t *buf, size_t cap,
-                                                      const struct sn_tcp_opts *o,
-                                                      const char *order)
+__attribute__((noinline)) static size_t emit_any(uint8_t *buf, size_t cap, const struct sn_tcp *h,
+                                                 const char *order)
 {
 	/* One pass writes the options, then their length is checked: a
 	 * measuring pass first would walk the order string twice. They go
@@ -412,30 +424,31 @@ __attribute__((noinline)) static size_t emit_opts_any(uint8_t *buf, size_t cap,
 	 * fit. */
 	uint8_t scratch[OPTS_SCRATCH];
 	uint8_t *out = cap >= SN_TCP_HLEN + OPTS_SCRATCH ? buf + SN_TCP_HLEN : scratch;
-	size_t olen = put_opts_any(out, o, order ? order : DEFAULT_ORDER);
+	size_t olen = put_opts_any(out, &h->opts, order ? order : DEFAULT_ORDER);
 	size_t padded = round4(olen);
 
 	if (padded > TCP_MAX_OPTS || cap < SN_TCP_HLEN + padded)
-		return SIZE_MAX;
+		return 0;
 	/* Pad with EOL up to the data offset; the encodings are already
 	 * 4-byte multiples except FreeBSD's layout, which ends in EOLs. */
 	memset(out + olen, SN_TCPOPT_EOL, padded - olen);
 	if (out == scratch)
 		memcpy(buf + SN_TCP_HLEN, scratch, padded);
-	return padded;
+	return put_header(buf, h, padded);
 }
 
 size_t sn_tcp_emit(uint8_t *buf, size_t cap, const struct sn_tcp *h, const char *order)
 {
 	const struct sn_tcp_opts *o = &h->opts;
-	size_t olen;
 
-	if (!o->has_mss && !o->sack_permitted && !o->has_wscale && o->num_sack == 0 &&
-	    (!o->has_ts || order == NULL || strchr(order, 'T'))) {
+	/* Only the SYN sends an order; any other layout goes to emit_any. */
+	if (order != NULL)
+		return emit_any(buf, cap, h, order);
+	if (!o->has_mss && !o->sack_permitted && !o->has_wscale && o->num_sack == 0) {
 		/* After the handshake most segments carry the timestamps alone,
 		 * which every layout writes the same way: NOP NOP kind length
 		 * (RFC 7323 appendix A), straight into place. */
-		olen = o->has_ts ? 12 : 0;
+		size_t olen = o->has_ts ? 12 : 0;
 		if (cap < SN_TCP_HLEN + olen)
 			return 0;
 		if (o->has_ts) {
@@ -445,15 +458,15 @@ size_t sn_tcp_emit(uint8_t *buf, size_t cap, const struct sn_tcp *h, const char 
 			sn_put32(p + 4, o->ts_val);
 			sn_put32(p + 8, o->ts_ecr);
 		}
-	} else if (order == NULL && o->has_mss && o->sack_permitted && o->has_ts &&
-	           o->has_wscale && o->num_sack == 0) {
+		return put_header(buf, h, olen);
+	}
+	if (o->has_mss && o->sack_permitted && o->has_ts && o->has_wscale && o->num_sack == 0) {
 		/* A SYN that offers everything, in the default order: MSS,
 		 * SACK-permitted in the two bytes before the timestamps, window
 		 * scale, as put_opts writes it (20 bytes). Two of every
 		 * connection's segments. */
 		uint8_t *p = buf + SN_TCP_HLEN;
-		olen = 20;
-		if (cap < SN_TCP_HLEN + olen)
+		if (cap < SN_TCP_HLEN + 20)
 			return 0;
 		sn_put32(p, (uint32_t)SN_TCPOPT_MSS << 24 | OLEN_MSS << 16 | o->mss);
 		sn_put32(p + 4, (uint32_t)SN_TCPOPT_SACK_PERM << 24 | OLEN_SACK_PERM << 16 |
@@ -462,22 +475,9 @@ size_t sn_tcp_emit(uint8_t *buf, size_t cap, const struct sn_tcp *h, const char 
 		sn_put32(p + 12, o->ts_ecr);
 		sn_put32(p + 16, (uint32_t)SN_TCPOPT_NOP << 24 | SN_TCPOPT_WSCALE << 16 |
 		                     OLEN_WSCALE << 8 | o->wscale);
-	} else {
-		olen = emit_opts_any(buf, cap, o, order);
-		if (olen == SIZE_MAX)
-			return 0;
+		return put_header(buf, h, 20);
 	}
-
-	/* The fixed header as five 32-bit words. The data offset counts 32-bit
-	 * words; the reserved bits are sent as zero (RFC 9293 3.1), and so is
-	 * the checksum until sn_tcp_set_csum. */
-	sn_put32(buf, (uint32_t)h->sport << 16 | h->dport);
-	sn_put32(buf + 4, h->seq);
-	sn_put32(buf + 8, h->ack);
-	sn_put32(buf + 12, (uint32_t)((SN_TCP_HLEN + olen) / 4 << 4) << 24 |
-	                       (uint32_t)h->flags << 16 | h->wnd);
-	sn_put32(buf + 16, h->urp);
-	return SN_TCP_HLEN + olen;
+	return emit_any(buf, cap, h, NULL);
 }
 
 void sn_tcp_set_csum(uint8_t *seg, size_t seg_len, uint32_t src, uint32_t dst)
