@@ -306,6 +306,7 @@ struct sn_tw {
 	uint32_t ts_offset, ts_recent;
 	uint8_t rcv_wscale;         /* its shift on the wire */
 	bool ts;                    /* timestamps in use: ACKs carry them */
+	uint16_t hv_lo;             /* low 16 bits of its table hash (tcb.c) */
 };                                  /* 64 bytes on LP64 */
 
 struct sn_hash {
@@ -332,6 +333,7 @@ struct sn_stack {
 	struct sn_rand rng;
 	uint8_t isn_key[16];
 	uint8_t hash_key[16];
+	uint64_t hash_v[4];          /* SipHash's state once hash_key is in (tcb.c) */
 	uint16_t ip_id;
 	/* The 4-tuple tcb_demux hashed for the segment or connect under way,
 	 * and its hash (tcb.c). */
@@ -454,9 +456,31 @@ void ipv4_output(struct sn_stack *st, struct sn_netif *nif, uint32_t src, uint32
                  uint8_t proto, size_t payload_len, uint16_t gso_size, unsigned segs);
 /* ipv4_output once the route is known: out and next_hop as ipv4_out_netif
  * gave them (out not NULL). For a caller that needed the route already
- * (tcp_emit_gso: does the netif finish the checksum?). */
-void ipv4_send(struct sn_stack *st, struct sn_netif *out, uint32_t next_hop, uint32_t src,
-               uint32_t dst, uint8_t proto, size_t payload_len, uint16_t gso_size, unsigned segs);
+ * (tcp_emit_gso: does the netif finish the checksum?). Inline: every
+ * segment comes through here, and as a call its nine arguments (three on
+ * the stack) and saved registers cost more than the header it writes; the
+ * call left is arp_output's, which takes five and so can be a jump. */
+static inline void ipv4_send(struct sn_stack *st, struct sn_netif *out, uint32_t next_hop,
+                             uint32_t src, uint32_t dst, uint8_t proto, size_t payload_len,
+                             uint16_t gso_size, unsigned segs)
+{
+	uint8_t *ip = st->frame + SN_ETH_HLEN;
+	struct sn_ipv4 h = {
+		.total_len = (uint16_t)(SN_IPV4_HLEN + payload_len),
+		.id = st->ip_id,
+		.df = true,
+		.ttl = 64,
+		.proto = proto,
+		.src = src,
+		.dst = dst,
+	};
+	/* A super-segment's pieces take the IDs that separate packets would
+	 * have had (a TSO NIC increments the ID per piece). */
+	st->ip_id = (uint16_t)(st->ip_id + segs);
+	sn_ipv4_emit(ip, SN_IPV4_HLEN, &h);
+	STAT_ADD(st, ip_tx, segs);
+	arp_output(out, next_hop, ip, SN_IPV4_HLEN + payload_len, gso_size);
+}
 
 void icmp_input(struct sn_netif *nif, const struct sn_ipv4 *ip, const uint8_t *pkt, size_t len);
 

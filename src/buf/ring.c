@@ -64,8 +64,9 @@ uint8_t *sn_ring_detach(struct sn_ring *r, uint32_t *size)
 }
 
 /* Make the storage hold at least `need` bytes (need <= cap): the next size
- * up by doubling, at most cap, with the stored bytes moved to index 0. */
-static int ring_grow(struct sn_ring *r, uint32_t need)
+ * up by doubling, at most cap, with the stored bytes moved to index 0. Out
+ * of line: rare, and in line its registers were saved on every write. */
+__attribute__((noinline)) static int ring_grow(struct sn_ring *r, uint32_t need)
 {
 	uint32_t size = r->size ? r->size : (r->cap < SN_RING_MIN ? r->cap : SN_RING_MIN);
 	uint8_t *data;

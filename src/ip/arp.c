@@ -128,15 +128,14 @@ static void arp_request(struct sn_stack *st, struct sn_arp_entry *e)
 	arp_send(e->netif, SN_ARP_REQUEST, zero, e->ip);
 }
 
-void arp_output(struct sn_netif *nif, uint32_t next_hop, uint8_t *ip, size_t len,
-                uint16_t gso_size)
+/* No address for next_hop yet: ask (once per entry) and hold the packet.
+ * Out of line, so that arp_output's common case does not pay for the
+ * registers this needs. */
+__attribute__((noinline)) static void arp_hold(struct sn_netif *nif, struct sn_arp_entry *e,
+                                               uint32_t next_hop, const uint8_t *ip, size_t len,
+                                               uint16_t gso_size)
 {
 	struct sn_stack *st = nif->stack;
-	struct sn_arp_entry *e = arp_find(st, next_hop);
-	if (e && e->resolved) {
-		eth_send(nif, e->mac, SN_ETHERTYPE_IPV4, ip, len, gso_size);
-		return;
-	}
 	if (!e) {
 		e = arp_create(st, nif, next_hop);
 		if (!e) {
@@ -167,6 +166,16 @@ void arp_output(struct sn_netif *nif, uint32_t next_hop, uint8_t *ip, size_t len
 		e->npending--;
 		STAT_INC(st, arp_queue_drop);
 	}
+}
+
+void arp_output(struct sn_netif *nif, uint32_t next_hop, uint8_t *ip, size_t len,
+                uint16_t gso_size)
+{
+	struct sn_arp_entry *e = arp_find(nif->stack, next_hop);
+	if (e && e->resolved)
+		eth_send(nif, e->mac, SN_ETHERTYPE_IPV4, ip, len, gso_size);
+	else
+		arp_hold(nif, e, next_hop, ip, len, gso_size);
 }
 
 static void arp_learn(struct sn_stack *st, struct sn_arp_entry *e, const uint8_t mac[6])

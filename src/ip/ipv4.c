@@ -98,24 +98,3 @@ void ipv4_output(struct sn_stack *st, struct sn_netif *nif, uint32_t src, uint32
 	}
 	ipv4_send(st, out, hop, src, dst, proto, payload_len, gso_size, segs);
 }
-
-void ipv4_send(struct sn_stack *st, struct sn_netif *out, uint32_t next_hop, uint32_t src,
-               uint32_t dst, uint8_t proto, size_t payload_len, uint16_t gso_size, unsigned segs)
-{
-	uint8_t *ip = st->frame + SN_ETH_HLEN;
-	struct sn_ipv4 h = {
-		.total_len = (uint16_t)(SN_IPV4_HLEN + payload_len),
-		.id = st->ip_id,
-		.df = true,
-		.ttl = 64,
-		.proto = proto,
-		.src = src,
-		.dst = dst,
-	};
-	/* A super-segment's pieces take the IDs that separate packets would
-	 * have had (a TSO NIC increments the ID per piece). */
-	st->ip_id = (uint16_t)(st->ip_id + segs);
-	sn_ipv4_emit(ip, SN_IPV4_HLEN, &h);
-	STAT_ADD(st, ip_tx, segs);
-	arp_output(out, next_hop, ip, SN_IPV4_HLEN + payload_len, gso_size);
-}

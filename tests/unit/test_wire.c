@@ -97,6 +97,26 @@ static void test_csum_rfc1071_example(void **state)
 	assert_int_equal(sn_csum_fold(&c), 0x220d);
 }
 
+/* The fold of any 64-bit sum: the value mod 0xffff, complemented, where a
+ * non-zero multiple of 0xffff folds to 0xffff (complement 0) and only a zero
+ * sum to 0 (complement 0xffff). The sums straddle every carry the fold makes. */
+static void test_csum_fold_edges(void **state)
+{
+	static const uint64_t sums[] = {
+		0, 1, 0xfffe, 0xffff, 0x10000, 0x1fffe, 0x1ffff, 0xfffeffffu, 0xffff0000u,
+		0xffffffffu, 0x100000000ull, 0x100000001ull, 0x1fffffffeull, 0x1ffffffffull,
+		0xffffffff00000000ull, 0xffffffff00000001ull, 0xfffffffffffffffeull,
+		0xffffffffffffffffull, 0x8000000080000000ull, 0x0000ffff0000ffffull,
+		0xfffe0001fffe0001ull, 0x123456789abcdef0ull,
+	};
+	for (size_t i = 0; i < sizeof(sums) / sizeof(sums[0]); i++) {
+		struct sn_csum c = {.sum = sums[i]};
+		uint64_t m = sums[i] % 0xffff;
+		uint16_t want = (uint16_t)~(sums[i] == 0 ? 0 : m == 0 ? 0xffff : m);
+		assert_int_equal(sn_csum_fold(&c), want);
+	}
+}
+
 static void test_csum_known_ipv4_header(void **state)
 {
 	/* A real UDP/IPv4 header (192.168.0.1 -> 192.168.0.199), checksum b861. */
@@ -1591,6 +1611,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_csum_rfc1071_example),
 		cmocka_unit_test(test_csum_known_ipv4_header),
+		cmocka_unit_test(test_csum_fold_edges),
 		cmocka_unit_test(test_csum_empty_and_tiny),
 		cmocka_unit_test(test_csum_odd_lengths),
 		cmocka_unit_test(test_csum_every_length),
