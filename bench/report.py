@@ -90,7 +90,7 @@ def main():
     row("short connections, offload", "conns/s", get("crr", "synack", "conns_per_s"),
         get("crr", "kernel", "conns_per_s"),
         note="connect, 64 B request, 64 B response, close; memlink checksum offload; "
-             "kernel over loopback (no checksums); median of 5 rounds each")
+             "kernel over loopback (no checksums); median of the rounds of each side")
     # The machine's speed moves between rounds; a synack round and the
     # kernel round after it share more of it than the two medians do.
     sr, kr = get("crr", "synack", "rounds"), get("crr", "kernel", "rounds")
