@@ -151,6 +151,8 @@ enum {
 	SN_SF_DSACK = 1u << 23,       /* dsack holds a D-SACK block for the next ACK */
 	SN_SF_DATA_SEEN = 1u << 24,   /* text has arrived (profile.quickack's start) */
 	SN_SF_ACK_PLAIN = 1u << 25,   /* the owed ACK is a challenge ACK: no FIN on it */
+	SN_SF_DELACK_HELD = 1u << 26, /* in stack->delack_held: the delayed-ACK timer
+	                                 is armed at the end of the stack call */
 };
 
 /*
@@ -318,6 +320,7 @@ struct sn_hash {
 };
 
 #define SN_BIND_BUCKETS 1024
+#define SN_DELACK_HELD_MAX 16
 #define SN_EPHEMERAL_LO 32768
 #define SN_EPHEMERAL_HI 60999
 
@@ -356,6 +359,10 @@ struct sn_stack {
 	struct sn_list event_q;      /* sockets with events to deliver */
 	struct sn_list output_q;     /* sockets with output to send */
 	struct sn_sock *dead;        /* to free at the end of the flush */
+	/* Sockets that hold back an ACK in this stack call (input.c,
+	 * delack_hold); more than fit have their timer armed at once. */
+	struct sn_sock *delack_held[SN_DELACK_HELD_MAX];
+	unsigned ndelack_held;
 	/* Freed sockets kept for reuse (tcb.c), linked through hash_next, at
 	 * most SN_FREE_CACHE; the blocks of TIME-WAIT records with a free one. */
 	struct sn_sock *free_socks;
@@ -612,6 +619,9 @@ void tcp_rexmt_stop(struct sn_sock *s);
 void tcp_timers_stop(struct sn_sock *s);
 void tcp_fin2_arm(struct sn_sock *s);
 void tcp_delack_arm(struct sn_sock *s);
+/* input.c: the end of a stack call; arm the delayed-ACK timer of every
+ * socket that held back an ACK in it and still owes it. */
+void tcp_delack_flush(struct sn_stack *st);
 void tcp_persist_update(struct sn_sock *s, bool needed);
 void tcp_keepalive_update(struct sn_sock *s);
 

@@ -345,6 +345,7 @@ void stack_leave(struct sn_stack *st)
 		}
 		break;
 	}
+	tcp_delack_flush(st);
 	tcb_free_dead(st);
 	st->depth--;
 }

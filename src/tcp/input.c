@@ -3,7 +3,8 @@
  *
  *   ipv4_input -> tcp_input -> demultiplex:
  *        connection table -> syn_sent_input (3.10.7.3)
- *                          | sync_input (3.10.7.4: seq, RST, SYN, ACK, text, FIN)
+ *                          | sync_input (3.10.7.4: seq, RST, SYN, ACK)
+ *                              -> receive_text (URG, text, FIN)
  *        TIME-WAIT record  -> tw_input
  *        listener          -> listen_input (listen.c, 3.10.7.2)
  *        nothing           -> tcp_reply_rst (3.10.7.1)
@@ -93,6 +94,49 @@ static void challenge_ack(struct sn_sock *s, uint8_t flags)
 /* RFC 7323 5.5: after this long idle, TS.Recent may have wrapped (a 1 ms
  * clock wraps its sign bit in 24.8 days), so PAWS must not use it. */
 #define PAWS_IDLE_STAMPS (uint32_t)((24ull * 24 * 3600 * 1000000) >> TCP_STAMP_SHIFT)
+
+/* Is an ACK waiting, either on the timer or held until the call ends? */
+static bool delack_pending(const struct sn_sock *s)
+{
+	return sn_timer_armed(&s->delack_timer) || (s->flags & SN_SF_DELACK_HELD);
+}
+
+/*
+ * An ACK that may wait (RFC 1122 4.2.3.2). Usually the application answers
+ * before this stack call ends, and its reply carries the ACK; so instead of
+ * arming the delayed-ACK timer now, only to stop it again when the reply
+ * goes, remember the socket, and tcp_delack_flush (from stack_leave, after
+ * every event and all output) arms the timer if the ACK is still owed.
+ */
+static void delack_hold(struct sn_sock *s)
+{
+	struct sn_stack *st = s->stack;
+	if (delack_pending(s))
+		return;
+	if (st->ndelack_held == SN_DELACK_HELD_MAX) {
+		tcp_delack_arm(s); /* a busy call: the old way */
+		return;
+	}
+	s->flags |= SN_SF_DELACK_HELD;
+	st->delack_held[st->ndelack_held++] = s;
+}
+
+void tcp_delack_flush(struct sn_stack *st)
+{
+	unsigned n = st->ndelack_held;
+	if (n == 0)
+		return;
+	st->ndelack_held = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct sn_sock *s = st->delack_held[i];
+		s->flags &= ~SN_SF_DELACK_HELD;
+		/* Every segment we send carries the ACK (sent_ack sets
+		 * last_ack_sent); a closed socket owes nothing. Sockets are only
+		 * freed after this, at the end of stack_leave. */
+		if (s->state != SN_CLOSED && s->rcv_nxt != s->last_ack_sent)
+			tcp_delack_arm(s);
+	}
+}
 
 /* RFC 2883: remember [left, right) as duplicate data, to be reported in
  * the first SACK block of our next ACK. */
@@ -395,6 +439,189 @@ static void syn_sent_input(struct sn_sock *s, const struct sn_tcp *th, const uin
 	tcb_want_output(s);
 }
 
+/* RFC 9293 3.10.7.4, sixth to eighth: URG, segment text, FIN. seq, flags,
+ * data and len are what the first check left of the segment, wnd the
+ * window it was checked against. */
+static void receive_text(struct sn_sock *s, const struct sn_tcp *th, uint32_t seq, uint8_t flags,
+                         const uint8_t *data, size_t len, uint32_t wnd)
+{
+	struct sn_stack *st = s->stack;
+
+	/* Sixth: URG. The urgent mechanism is not supported; the pointer is
+	 * ignored and the data is delivered in line. */
+
+	s->last_rcv_ms = tcp_ms(st);
+	s->keep_probes = 0;
+
+	/* Trim what we already have off the front (a retransmission that
+	 * overlaps), and anything past the window off the end. */
+	if (sn_seq_lt(seq, s->rcv_nxt)) {
+		uint32_t dup = s->rcv_nxt - seq;
+		if (len > 0)
+			dsack_note(s, seq, dup < len ? s->rcv_nxt : seq + (uint32_t)len);
+		if (dup >= len) {
+			data += len;
+			len = 0;
+		} else {
+			data += dup;
+			len -= dup;
+		}
+		seq = s->rcv_nxt;
+	}
+	/* Text that overlaps what the reassembly queue holds is a duplicate
+	 * too (RFC 2883 section 4, the first such range). */
+	uint32_t dl, dr;
+	if (len > 0 && !(s->flags & SN_SF_DSACK) &&
+	    s->reass && sn_reass_first_dup(s->reass, seq, (uint32_t)len, &dl, &dr))
+		dsack_note(s, dl, dr);
+	uint32_t room = s->rcv_nxt + wnd - seq; /* seq lies in the window here */
+	if (len > room) {
+		len = room;
+		flags &= (uint8_t)~SN_TH_FIN; /* the FIN lies past the window */
+	}
+	/* A segment longer than the MSS we offered is several of the peer's
+	 * merged on the way (GRO, or a TSO sender whose link passes its
+	 * super-segments whole): it counts as full-sized, no more, or the
+	 * "every second full-sized segment" ACK would wait for two of them.
+	 * Linux caps rcv_mss at advmss the same way. */
+	if (len > s->rcv_mss) {
+		uint32_t offer = tcp_rcv_mss_offer(s);
+		s->rcv_mss = (uint16_t)(len < offer ? len : offer);
+	}
+
+	/* Seventh: segment text, and a FIN that arrives ahead of a hole. */
+	bool text_state = s->state == SN_ESTABLISHED || s->state == SN_FIN_WAIT_1 ||
+	                  s->state == SN_FIN_WAIT_2;
+	bool fin = false;        /* a FIN is now in order */
+	bool fin_counted = false; /* ... and the reassembly queue already stepped over it */
+	if (len > 0 && (s->flags & SN_SF_USER_CLOSED) && !s->parent && text_state) {
+		/* RFC 1122 4.2.2.13: data after the application closed cannot
+		 * be delivered; say so with a RST. A child still waiting in the
+		 * accept queue also carries USER_CLOSED (no handle yet), but its
+		 * application is still to come: keep the data. BSD answers as for
+		 * a connection that no longer exists (<SEQ=SEG.ACK><CTL=RST>). */
+		if (st->cfg.profile.rst_reply_after_close)
+			tcp_reply_rst(st, s->t.raddr, s->t.laddr, th, len);
+		else
+			tcp_send_rst(s);
+		tcb_close(s, 0);
+		return;
+	}
+	if (text_state && tcb_reass_held(s) &&
+	    sn_reass_deliver(s->reass, &s->rcv_nxt, &s->rcv_buf, &fin) > 0) {
+		/* Text that came on the peer's SYN while we were in SYN-SENT
+		 * waited in the queue for ESTABLISHED (RFC 9293 3.10.7.3); it
+		 * is in order now. (Otherwise the queue never starts at
+		 * RCV.NXT here: a filled hole is delivered below.) */
+		fin_counted = fin;
+		tcb_event(s, SN_EV_READABLE);
+		delack_hold(s);
+		if (sn_reass_empty(s->reass))
+			tcb_reass_drop(s);
+	}
+	if (text_state && seq != s->rcv_nxt && (len > 0 || (flags & SN_TH_FIN))) {
+		/* Out of order: hold it until the hole before it fills, and
+		 * say at once where the hole is (RFC 5681 4.2, RFC 9293 3.10.7.4
+		 * seventh step). */
+		if (tcb_reass(s) && sn_reass_insert(s->reass, s->rcv_nxt, wnd, seq, data,
+		                                    (uint32_t)len, flags & SN_TH_FIN) > 0)
+			STAT_INC(st, tcp_ooo_queued);
+		if (s->reass && sn_reass_empty(s->reass))
+			tcb_reass_drop(s); /* nothing of it fitted the window */
+		tcp_send_ack(s);
+		return;
+	}
+	if (len > 0 && text_state) {
+		tcb_ring_prime(st, &s->rcv_buf);
+		long n = sn_ring_write(&s->rcv_buf, data, len);
+		if (n < 0)
+			n = 0; /* no memory: as if lost; the peer sends it again */
+		s->rcv_nxt += (uint32_t)n;
+		bool all = (size_t)n == len;
+		/* In-order text while something is queued fills all or part of
+		 * a gap, whether or not queued bytes can follow it yet. */
+		bool gap = tcb_reass_held(s);
+		bool filled = false;
+		if (gap) {
+			filled = sn_reass_deliver(s->reass, &s->rcv_nxt, &s->rcv_buf, &fin) > 0 || fin;
+			fin_counted = fin;
+			if (sn_reass_empty(s->reass))
+				tcb_reass_drop(s);
+		}
+		if (n > 0 || filled)
+			tcb_event(s, SN_EV_READABLE);
+		fin = fin || (all && (flags & SN_TH_FIN));
+		s->unacked_rcv += (uint32_t)n;
+		/* Delayed ACK (RFC 1122 4.2.3.2, RFC 5681 4.2): at once when a
+		 * gap is filled in whole or in part, for at least every second
+		 * full-sized segment, and for a FIN (below); otherwise within
+		 * delack_ms. */
+		bool second = st->cfg.profile.ack_every_2nd_seg &&
+		              delack_pending(s); /* FreeBSD: any size */
+		bool quick = false;
+		if (st->cfg.profile.quickack && n > 0) {
+			/* Linux's quick-ACK mode: the first text of a connection
+			 * starts it, for up to 16 segments (fewer when half the
+			 * buffer holds fewer), each ACKed at once. */
+			if (!(s->flags & SN_SF_DATA_SEEN)) {
+				uint32_t q = s->rcv_buf.cap / (2u * (s->rcv_mss ? s->rcv_mss : 536));
+				s->flags |= SN_SF_DATA_SEEN;
+				s->quickacks = (uint8_t)(q > 16 ? 16 : q);
+			}
+			if (s->quickacks > 0) {
+				s->quickacks--;
+				quick = true;
+			}
+		}
+		if (gap || !all || s->unacked_rcv >= 2u * s->rcv_mss || second || quick)
+			tcp_send_ack(s);
+		else
+			delack_hold(s);
+	} else if (text_state && (flags & SN_TH_FIN)) {
+		fin = true; /* a bare FIN at RCV.NXT */
+	} else if (flags & SN_TH_FIN) {
+		/* CLOSE-WAIT, CLOSING, LAST-ACK: the peer already closed; a FIN
+		 * that passed the first check says nothing new. ACK it. */
+		tcp_send_ack(s);
+	}
+	/* CLOSE-WAIT, CLOSING, LAST-ACK ignore new text: the peer has sent its
+	 * FIN and cannot send more. */
+
+	/* Eighth: FIN, only once everything before it has arrived. */
+	if (fin) {
+		if (!fin_counted)
+			s->rcv_nxt += 1;
+		s->flags |= SN_SF_FIN_RCVD;
+		tcb_reass_drop(s); /* nothing can follow a FIN */
+		tcb_event(s, SN_EV_READABLE);
+		switch (s->state) {
+		case SN_SYN_RECEIVED:
+		case SN_ESTABLISHED:
+			tcb_set_state(s, SN_CLOSE_WAIT);
+			/* Linux takes a FIN as the sign of an interactive peer
+			 * (ping-pong mode) and delays its ACK, unless no text has
+			 * come yet (its ACK timeout is then still zero). */
+			if (st->cfg.profile.quickack && (s->flags & SN_SF_DATA_SEEN))
+				delack_hold(s);
+			else
+				tcp_send_ack(s);
+			break;
+		case SN_FIN_WAIT_1:
+			/* Our FIN is not yet acknowledged (else we would be in
+			 * FIN-WAIT-2 by now): simultaneous close. */
+			tcb_set_state(s, SN_CLOSING);
+			tcp_send_ack(s);
+			break;
+		case SN_FIN_WAIT_2:
+			tcb_enter_time_wait(s, true);
+			break;
+		default:
+			tcp_send_ack(s);
+			break;
+		}
+	}
+}
+
 /* RFC 9293 3.10.7.4, for SYN-RECEIVED and every synchronized state. */
 static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t *data,
                        size_t len)
@@ -602,12 +829,12 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 		tcp_loss_ack(s, th, len, prior_una, prior_wnd, rtt_us);
 	}
 
+	bool fin2_orphan = false; /* FIN-WAIT-2 reached after the application closed */
 	switch (s->state) {
 	case SN_FIN_WAIT_1:
 		if (fin_acked(s)) {
 			tcb_set_state(s, SN_FIN_WAIT_2);
-			if (s->flags & SN_SF_USER_CLOSED)
-				tcp_fin2_arm(s);
+			fin2_orphan = (s->flags & SN_SF_USER_CLOSED) != 0;
 		}
 		break;
 	case SN_CLOSING:
@@ -626,179 +853,13 @@ static void sync_input(struct sn_sock *s, const struct sn_tcp *th, const uint8_t
 		break;
 	}
 
-	/* Sixth: URG. The urgent mechanism is not supported; the pointer is
-	 * ignored and the data is delivered in line. */
-
-	s->last_rcv_ms = tcp_ms(st);
-	s->keep_probes = 0;
-
-	/* Trim what we already have off the front (a retransmission that
-	 * overlaps), and anything past the window off the end. */
-	if (sn_seq_lt(seq, s->rcv_nxt)) {
-		uint32_t dup = s->rcv_nxt - seq;
-		if (len > 0)
-			dsack_note(s, seq, dup < len ? s->rcv_nxt : seq + (uint32_t)len);
-		if (dup >= len) {
-			data += len;
-			len = 0;
-		} else {
-			data += dup;
-			len -= dup;
-		}
-		seq = s->rcv_nxt;
-	}
-	/* Text that overlaps what the reassembly queue holds is a duplicate
-	 * too (RFC 2883 section 4, the first such range). */
-	uint32_t dl, dr;
-	if (len > 0 && !(s->flags & SN_SF_DSACK) &&
-	    s->reass && sn_reass_first_dup(s->reass, seq, (uint32_t)len, &dl, &dr))
-		dsack_note(s, dl, dr);
-	uint32_t room = s->rcv_nxt + wnd - seq; /* seq lies in the window here */
-	if (len > room) {
-		len = room;
-		flags &= (uint8_t)~SN_TH_FIN; /* the FIN lies past the window */
-	}
-	/* A segment longer than the MSS we offered is several of the peer's
-	 * merged on the way (GRO, or a TSO sender whose link passes its
-	 * super-segments whole): it counts as full-sized, no more, or the
-	 * "every second full-sized segment" ACK would wait for two of them.
-	 * Linux caps rcv_mss at advmss the same way. */
-	if (len > s->rcv_mss) {
-		uint32_t offer = tcp_rcv_mss_offer(s);
-		s->rcv_mss = (uint16_t)(len < offer ? len : offer);
-	}
-
-	/* Seventh: segment text, and a FIN that arrives ahead of a hole. */
-	bool text_state = s->state == SN_ESTABLISHED || s->state == SN_FIN_WAIT_1 ||
-	                  s->state == SN_FIN_WAIT_2;
-	bool fin = false;        /* a FIN is now in order */
-	bool fin_counted = false; /* ... and the reassembly queue already stepped over it */
-	if (len > 0 && (s->flags & SN_SF_USER_CLOSED) && !s->parent && text_state) {
-		/* RFC 1122 4.2.2.13: data after the application closed cannot
-		 * be delivered; say so with a RST. A child still waiting in the
-		 * accept queue also carries USER_CLOSED (no handle yet), but its
-		 * application is still to come: keep the data. BSD answers as for
-		 * a connection that no longer exists (<SEQ=SEG.ACK><CTL=RST>). */
-		if (st->cfg.profile.rst_reply_after_close)
-			tcp_reply_rst(st, s->t.raddr, s->t.laddr, th, len);
-		else
-			tcp_send_rst(s);
-		tcb_close(s, 0);
-		return;
-	}
-	if (text_state && tcb_reass_held(s) &&
-	    sn_reass_deliver(s->reass, &s->rcv_nxt, &s->rcv_buf, &fin) > 0) {
-		/* Text that came on the peer's SYN while we were in SYN-SENT
-		 * waited in the queue for ESTABLISHED (RFC 9293 3.10.7.3); it
-		 * is in order now. (Otherwise the queue never starts at
-		 * RCV.NXT here: a filled hole is delivered below.) */
-		fin_counted = fin;
-		tcb_event(s, SN_EV_READABLE);
-		tcp_delack_arm(s);
-		if (sn_reass_empty(s->reass))
-			tcb_reass_drop(s);
-	}
-	if (text_state && seq != s->rcv_nxt && (len > 0 || (flags & SN_TH_FIN))) {
-		/* Out of order: hold it until the hole before it fills, and
-		 * say at once where the hole is (RFC 5681 4.2, RFC 9293 3.10.7.4
-		 * seventh step). */
-		if (tcb_reass(s) && sn_reass_insert(s->reass, s->rcv_nxt, wnd, seq, data,
-		                                    (uint32_t)len, flags & SN_TH_FIN) > 0)
-			STAT_INC(st, tcp_ooo_queued);
-		if (s->reass && sn_reass_empty(s->reass))
-			tcb_reass_drop(s); /* nothing of it fitted the window */
-		tcp_send_ack(s);
-		return;
-	}
-	if (len > 0 && text_state) {
-		tcb_ring_prime(st, &s->rcv_buf);
-		long n = sn_ring_write(&s->rcv_buf, data, len);
-		if (n < 0)
-			n = 0; /* no memory: as if lost; the peer sends it again */
-		s->rcv_nxt += (uint32_t)n;
-		bool all = (size_t)n == len;
-		/* In-order text while something is queued fills all or part of
-		 * a gap, whether or not queued bytes can follow it yet. */
-		bool gap = tcb_reass_held(s);
-		bool filled = false;
-		if (gap) {
-			filled = sn_reass_deliver(s->reass, &s->rcv_nxt, &s->rcv_buf, &fin) > 0 || fin;
-			fin_counted = fin;
-			if (sn_reass_empty(s->reass))
-				tcb_reass_drop(s);
-		}
-		if (n > 0 || filled)
-			tcb_event(s, SN_EV_READABLE);
-		fin = fin || (all && (flags & SN_TH_FIN));
-		s->unacked_rcv += (uint32_t)n;
-		/* Delayed ACK (RFC 1122 4.2.3.2, RFC 5681 4.2): at once when a
-		 * gap is filled in whole or in part, for at least every second
-		 * full-sized segment, and for a FIN (below); otherwise within
-		 * delack_ms. */
-		bool second = st->cfg.profile.ack_every_2nd_seg &&
-		              sn_timer_armed(&s->delack_timer); /* FreeBSD: any size */
-		bool quick = false;
-		if (st->cfg.profile.quickack && n > 0) {
-			/* Linux's quick-ACK mode: the first text of a connection
-			 * starts it, for up to 16 segments (fewer when half the
-			 * buffer holds fewer), each ACKed at once. */
-			if (!(s->flags & SN_SF_DATA_SEEN)) {
-				uint32_t q = s->rcv_buf.cap / (2u * (s->rcv_mss ? s->rcv_mss : 536));
-				s->flags |= SN_SF_DATA_SEEN;
-				s->quickacks = (uint8_t)(q > 16 ? 16 : q);
-			}
-			if (s->quickacks > 0) {
-				s->quickacks--;
-				quick = true;
-			}
-		}
-		if (gap || !all || s->unacked_rcv >= 2u * s->rcv_mss || second || quick)
-			tcp_send_ack(s);
-		else
-			tcp_delack_arm(s);
-	} else if (text_state && (flags & SN_TH_FIN)) {
-		fin = true; /* a bare FIN at RCV.NXT */
-	} else if (flags & SN_TH_FIN) {
-		/* CLOSE-WAIT, CLOSING, LAST-ACK: the peer already closed; a FIN
-		 * that passed the first check says nothing new. ACK it. */
-		tcp_send_ack(s);
-	}
-	/* CLOSE-WAIT, CLOSING, LAST-ACK ignore new text: the peer has sent its
-	 * FIN and cannot send more. */
-
-	/* Eighth: FIN, only once everything before it has arrived. */
-	if (fin) {
-		if (!fin_counted)
-			s->rcv_nxt += 1;
-		s->flags |= SN_SF_FIN_RCVD;
-		tcb_reass_drop(s); /* nothing can follow a FIN */
-		tcb_event(s, SN_EV_READABLE);
-		switch (s->state) {
-		case SN_SYN_RECEIVED:
-		case SN_ESTABLISHED:
-			tcb_set_state(s, SN_CLOSE_WAIT);
-			/* Linux takes a FIN as the sign of an interactive peer
-			 * (ping-pong mode) and delays its ACK, unless no text has
-			 * come yet (its ACK timeout is then still zero). */
-			if (st->cfg.profile.quickack && (s->flags & SN_SF_DATA_SEEN))
-				tcp_delack_arm(s);
-			else
-				tcp_send_ack(s);
-			break;
-		case SN_FIN_WAIT_1:
-			/* Our FIN is not yet acknowledged (else we would be in
-			 * FIN-WAIT-2 by now): simultaneous close. */
-			tcb_set_state(s, SN_CLOSING);
-			tcp_send_ack(s);
-			break;
-		case SN_FIN_WAIT_2:
-			tcb_enter_time_wait(s, true);
-			break;
-		default:
-			tcp_send_ack(s);
-			break;
-		}
-	}
+	receive_text(s, th, seq, flags, data, len, wnd);
+	/* An orphaned FIN-WAIT-2 connection lives fin_wait2_timeout_ms at most.
+	 * The timer is armed only now, after the FIN step, because the peer's
+	 * FIN usually comes on the very segment that ACKs ours and takes the
+	 * connection to TIME-WAIT at once. */
+	if (fin2_orphan && s->state == SN_FIN_WAIT_2)
+		tcp_fin2_arm(s);
 }
 
 /*

@@ -227,7 +227,8 @@ void tcp_loss_ack(struct sn_sock *s, const struct sn_tcp *th, size_t len, uint32
 		tcb_want_output(s);
 	}
 
-	if (acked > 0 || s->cwnd != cwnd0 || s->ssthresh != ssthresh0)
+	/* (Tested here too: this runs for every ACK, traced or not.) */
+	if (s->stack->trace_fn && (acked > 0 || s->cwnd != cwnd0 || s->ssthresh != ssthresh0))
 		tcp_cc_trace(s, why);
 }
 

@@ -58,6 +58,10 @@ void sn_rtt_backoff(struct sn_rtt *r, const struct sn_rto_bounds *b)
 
 void sn_rtt_reset_backoff(struct sn_rtt *r, const struct sn_rto_bounds *b)
 {
+	/* Every change of base_us or backoff recomputes rto_us, so without a
+	 * backoff it is already right (most ACKs: nothing timed out). */
+	if (r->backoff == 0)
+		return;
 	r->backoff = 0;
 	recompute(r, b);
 }

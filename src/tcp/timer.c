@@ -33,9 +33,11 @@
  *        set, the connection is dropped once SND.UNA has not moved for that
  *        long, and the timer never sleeps past that moment.
  *
- * delack Delayed ACK (RFC 1122 4.2.3.2, RFC 5681 4.2). Armed when in-order
- *        data arrives and no ACK is owed at once; cancelled whenever any
- *        segment carrying the ACK leaves; on expiry the ACK is sent.
+ * delack Delayed ACK (RFC 1122 4.2.3.2, RFC 5681 4.2). When in-order
+ *        data arrives and no ACK is owed at once, armed at the end of that
+ *        stack call if the ACK has not left by then (input.c, delack_hold);
+ *        cancelled whenever any segment carrying the ACK leaves; on expiry
+ *        the ACK is sent.
  *
  * persist Zero-window probing (RFC 9293 3.8.6.1) and the sender's SWS
  *        override (RFC 1122 4.2.3.4). Armed by tcp_output when data is
@@ -60,8 +62,9 @@
  *
  * fin2   Orphaned FIN-WAIT-2. Once the application has closed its handle and
  *        our FIN is acknowledged, nothing obliges the peer ever to send its
- *        FIN. Armed on entering FIN-WAIT-2 without a handle (or on closing the
- *        handle there) for fin_wait2_timeout_ms; cleared when the connection
+ *        FIN. Armed on entering FIN-WAIT-2 without a handle (after the rest
+ *        of that segment, whose FIN may end FIN-WAIT-2 at once; or on closing
+ *        the handle there) for fin_wait2_timeout_ms; cleared when the connection
  *        leaves FIN-WAIT-2; on expiry the connection is dropped. It replaces
  *        a running keepalive.
  *

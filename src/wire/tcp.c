@@ -40,6 +40,25 @@ static enum sn_wire_err parse_opts(const uint8_t *buf, size_t hdr_len, struct sn
 		o->ts_ecr = sn_get32(buf + i + 8);
 		return SN_WIRE_OK;
 	}
+	/* A SYN or SYN-ACK that offers all four options, as Linux lays them
+	 * out (so do FreeBSD's, apart from its order, and ours): MSS,
+	 * SACK-permitted in the two bytes before the timestamps, NOP, window
+	 * scale. Every connection starts with two of them. */
+	const uint8_t *opt = buf + i;
+	if (hdr_len == SN_TCP_HLEN + 20 && opt[0] == SN_TCPOPT_MSS && opt[1] == OLEN_MSS &&
+	    opt[4] == SN_TCPOPT_SACK_PERM && opt[5] == OLEN_SACK_PERM && opt[6] == SN_TCPOPT_TIMESTAMP &&
+	    opt[7] == OLEN_TIMESTAMP && opt[16] == SN_TCPOPT_NOP && opt[17] == SN_TCPOPT_WSCALE &&
+	    opt[18] == OLEN_WSCALE) {
+		o->has_mss = true;
+		o->mss = sn_get16(opt + 2);
+		o->sack_permitted = true;
+		o->has_ts = true;
+		o->ts_val = sn_get32(opt + 8);
+		o->ts_ecr = sn_get32(opt + 12);
+		o->has_wscale = true;
+		o->wscale = opt[19];
+		return SN_WIRE_OK;
+	}
 	while (i < hdr_len) {
 		uint8_t kind = buf[i];
 		size_t olen;

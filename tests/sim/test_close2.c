@@ -689,6 +689,38 @@ static void fin_wait2_orphan_times_out(void **state)
 	sn_close(ls);
 }
 
+/*
+ * The segment that ACKs an orphan's FIN may carry the peer's FIN out of
+ * order (a hole before it): the FIN waits in the reassembly queue and the
+ * connection stays in FIN-WAIT-2, so it still needs its timeout (input.c
+ * arms it after the FIN step, which this segment leaves early).
+ */
+static void fin_wait2_orphan_with_early_fin_times_out(void **state)
+{
+	struct world *w = *state;
+	w->cfg[C].fin_wait2_timeout_ms = 5000;
+	go(w);
+	struct sn_sock *ls = w_listen(w, S, 80, 8), *c;
+	struct sn_sock *s = establish(w, ls, 40000, &c);
+	w_impair(w, S, 1000000, 0); /* only hand-made segments reach the client */
+
+	sn_close(c);
+	w_run(w, 10 * W_MS);
+	assert_int_equal(w_state_of(c), SN_FIN_WAIT_1);
+	/* Our FIN ACKed, and the peer's FIN one octet past a hole. */
+	w_inject(w, C, &(struct w_pkt){.sport = 80, .dport = 40000, .seq = 8002, .ack = 1002,
+	                               .flags = SN_TH_FIN | SN_TH_ACK});
+	uint64_t fw2 = w_state_time(w, C, SN_FIN_WAIT_2);
+	assert_int_equal(fw2, w->net.now_us);
+	w_run_until(w, fw2 + 5 * W_SEC - 1);
+	assert_int_equal(w_state_time(w, C, SN_CLOSED), UINT64_MAX);
+	w_run_until(w, fw2 + 10 * W_SEC);
+	assert_int_equal(w_state_time(w, C, SN_CLOSED), fw2 + 5 * W_SEC);
+	assert_string_equal(w_states(w, C), "SYN_SENT ESTABLISHED FIN_WAIT_1 FIN_WAIT_2 CLOSED");
+	sn_abort(s);
+	sn_close(ls);
+}
+
 /* Only an orphan times out: after shutdown(SHUT_WR) the application still
  * holds the handle and FIN-WAIT-2 lasts; closing the handle starts the clock. */
 static void fin_wait2_with_handle_lasts(void **state)
@@ -762,6 +794,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(close_in_simultaneous_open_with_loss, setup, teardown),
 		cmocka_unit_test_setup_teardown(lost_fin_retransmitted, setup, teardown),
 		cmocka_unit_test_setup_teardown(fin_wait2_orphan_times_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(fin_wait2_orphan_with_early_fin_times_out, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(fin_wait2_with_handle_lasts, setup, teardown),
 		cmocka_unit_test_setup_teardown(fin_wait2_orphan_sends_no_keepalive, setup, teardown),
 		cmocka_unit_test_setup_teardown(time_wait_records_bounded, setup, teardown),

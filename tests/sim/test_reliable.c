@@ -28,6 +28,7 @@
 
 #include <cmocka.h>
 
+#include "core.h" /* stack_enter/stack_leave, a socket's sequence numbers */
 #include "world.h"
 
 #define C 0
@@ -810,6 +811,52 @@ static void delayed_ack_configured(void **state)
 	assert_int_equal(w_stats(w, C).tcp_delayed_acks, 1);
 	sn_abort(c);
 	sn_abort(s);
+	sn_close(ls);
+}
+
+/*
+ * A stack call that holds back ACKs on more sockets than it keeps a list
+ * for (input.c, delack_hold): those past the list arm their timer at once,
+ * the others at the end of the call; every one is ACKed delack_ms later.
+ */
+static void delayed_acks_of_many_sockets_in_one_call(void **state)
+{
+	enum { N = SN_DELACK_HELD_MAX + 4 };
+	struct world *w = *state;
+	go(w, 5 * W_MS);
+	struct sn_sock *ls = w_listen(w, S, 80, N), *c[N], *s[N];
+	for (int i = 0; i < N; i++)
+		s[i] = establish(w, ls, (uint16_t)(40000 + i), &c[i]);
+	w_impair(w, C, 1000000, 0); /* nothing of the client's own */
+	w_run_until(w, 10 * W_SEC);
+	size_t mark = w->nsegs;
+	uint64_t delayed0 = w_stats(w, S).tcp_delayed_acks;
+	struct sn_stack *st = w->net.stack[S];
+	uint64_t t_in = w->net.now_us;
+	stack_enter(st, t_in);
+	for (int i = 0; i < N; i++)
+		w_inject(w, S, &(struct w_pkt){.sport = (uint16_t)(40000 + i), .dport = 80,
+		                               .seq = c[i]->snd_nxt, .ack = c[i]->rcv_nxt,
+		                               .flags = SN_TH_ACK | SN_TH_PSH, .data = "0123456789",
+		                               .len = 10});
+	stack_leave(st);
+	assert_int_equal(w->nsegs, mark); /* every ACK held */
+	w_run(w, 1 * W_SEC);
+	/* The server's N ACKs, all delack_ms after the call. */
+	size_t acks = 0;
+	for (size_t k = mark; k < w->nsegs; k++) {
+		if (w->segs[k].side != S)
+			continue;
+		assert_int_equal(w->segs[k].t, t_in + w->cfg[S].delack_ms * W_MS);
+		acks++;
+	}
+	assert_int_equal(acks, N);
+	assert_int_equal(w_stats(w, S).tcp_delayed_acks - delayed0, N);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(s[i]->last_ack_sent, c[i]->snd_nxt + 10);
+		sn_abort(c[i]);
+		sn_abort(s[i]);
+	}
 	sn_close(ls);
 }
 
@@ -1834,6 +1881,7 @@ int main(void)
 		T(delayed_ack_rules),
 		T(delayed_ack_configured),
 		T(reply_carries_the_ack),
+		T(delayed_acks_of_many_sockets_in_one_call),
 		T(nagle_holds_small_writes),
 		T(zero_window_probes_forever),
 		T(lost_window_update_recovered_by_probe),

@@ -105,6 +105,13 @@ static void ack_of_new_data_undoes_backoff(void **state)
 	sn_rtt_reset_backoff(&r, &b);
 	assert_int_equal(r.rto_us, 300 * MS);
 	assert_int_equal(r.srtt_us, 100 * MS); /* the estimate is untouched */
+	sn_rtt_reset_backoff(&r, &b); /* nothing to undo: the same RTO */
+	assert_int_equal(r.rto_us, 300 * MS);
+	sn_rtt_backoff(&r, &b);
+	sn_rtt_sample(&r, &b, 100 * MS); /* a sample ends the backoff too */
+	assert_int_equal(r.rto_us, 250 * MS); /* RTTVAR 37.5 ms now */
+	sn_rtt_reset_backoff(&r, &b);
+	assert_int_equal(r.rto_us, 250 * MS);
 	/* RFC 6298 5.7: 3 s after a retransmitted SYN, before any sample. */
 	sn_rtt_init(&r, &b, 1 * SEC);
 	sn_rtt_backoff(&r, &b);

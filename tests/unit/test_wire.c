@@ -971,6 +971,43 @@ static void test_tcp_linux_syn_options(void **state)
 	assert_int_equal(out.opts.num_sack, 0);
 }
 
+/*
+ * The parser reads the 20-byte Linux SYN layout without its option loop.
+ * Every byte that fast path tests, changed, must give what the loop gives
+ * for the same list behind four NOPs (a length the fast path never takes),
+ * whether an option disappears, moves, or makes the list malformed.
+ */
+static void test_tcp_syn_fast_path_agrees_with_loop(void **state)
+{
+	static const size_t tested[] = {0, 1, 4, 5, 6, 7, 16, 17, 18};
+	static const uint8_t values[] = {SN_TCPOPT_EOL, SN_TCPOPT_NOP, 2, 3, 4, 8, 10, 0xfe};
+	struct sn_tcp fast, loop;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(tested) / sizeof(tested[0]); i++) {
+		for (size_t v = 0; v < sizeof(values); v++) {
+			uint8_t opts[20], behind[24] = {SN_TCPOPT_NOP, SN_TCPOPT_NOP, SN_TCPOPT_NOP,
+			                                SN_TCPOPT_NOP};
+			memcpy(opts, linux_syn_opts, sizeof(opts));
+			opts[tested[i]] = values[v];
+			memcpy(behind + 4, opts, sizeof(opts));
+			enum sn_wire_err e1 = tcp_parse_opts(opts, sizeof(opts), &fast);
+			enum sn_wire_err e2 = tcp_parse_opts(behind, sizeof(behind), &loop);
+			assert_int_equal(e1, e2);
+			if (e1 == SN_WIRE_OK)
+				assert_opts_equal(&fast.opts, &loop.opts);
+		}
+	}
+	/* And the unchanged layout, taken by the fast path. */
+	uint8_t behind[24] = {SN_TCPOPT_NOP, SN_TCPOPT_NOP, SN_TCPOPT_NOP, SN_TCPOPT_NOP};
+	memcpy(behind + 4, linux_syn_opts, sizeof(linux_syn_opts));
+	assert_int_equal(tcp_parse_opts(linux_syn_opts, sizeof(linux_syn_opts), &fast), SN_WIRE_OK);
+	assert_int_equal(tcp_parse_opts(behind, sizeof(behind), &loop), SN_WIRE_OK);
+	assert_opts_equal(&fast.opts, &loop.opts);
+	assert_true(fast.opts.has_mss && fast.opts.has_wscale && fast.opts.has_ts &&
+	            fast.opts.sack_permitted);
+}
+
 static void test_tcp_emit_linux_syn_bytes(void **state)
 {
 	struct sn_tcp h = {
@@ -1652,6 +1689,7 @@ int main(void)
 		cmocka_unit_test(test_tcp_set_csum_matches_reference),
 		cmocka_unit_test(test_tcp_all_flags_and_urgent),
 		cmocka_unit_test(test_tcp_linux_syn_options),
+		cmocka_unit_test(test_tcp_syn_fast_path_agrees_with_loop),
 		cmocka_unit_test(test_tcp_emit_linux_syn_bytes),
 		cmocka_unit_test(test_tcp_emit_order_mwst),
 		cmocka_unit_test(test_tcp_emit_order_ts_before_sackperm),
