@@ -111,7 +111,7 @@ struct sn_listener {
  * connection starts with its listener's. Each field is as narrow as its
  * range allows, since every connection has them: setsockopt refuses what
  * Linux refuses (keepalive times above 32767 s, counts above 127, EINVAL),
- * and tcp_timers_init bounds the defaults in sn_config the same way. */
+ * and tcp_keepalive_defaults bounds the defaults in sn_config the same way. */
 struct sn_sockopts {
 	uint32_t user_timeout_ms;   /* TCP_USER_TIMEOUT, 0 = off */
 	uint16_t keepidle_s;        /* TCP_KEEPIDLE, 1..32767 */
@@ -509,6 +509,7 @@ static inline uint32_t tcp_rcv_offered(const struct sn_sock *s)
 
 /* tcb.c */
 struct sn_sock *tcb_new(struct sn_stack *st);
+struct sn_sock *tcb_new_child(const struct sn_sock *ls);
 /* The reassembly queue, allocated on first use (NULL if out of memory). */
 struct sn_reass *tcb_reass(struct sn_sock *s);
 /* Free the reassembly queue (it is empty, or its contents are no longer wanted). */
@@ -614,6 +615,7 @@ static inline bool tcp_rexmt_armed(const struct sn_sock *s)
 	return sn_timer_armed(&s->rexmt_timer) && s->rexmt_timer.fn == TCP_TIMER_REXMT;
 }
 void tcp_timers_init(struct sn_sock *s);
+void tcp_keepalive_defaults(struct sn_sock *s);
 void tcp_rexmt_arm(struct sn_sock *s);
 void tcp_rexmt_stop(struct sn_sock *s);
 void tcp_timers_stop(struct sn_sock *s);

@@ -77,7 +77,7 @@ void listen_input(struct sn_sock *ls, const struct sn_ipv4 *ip, const struct sn_
 		return;
 	}
 
-	struct sn_sock *c = tcb_new(st);
+	struct sn_sock *c = tcb_new_child(ls);
 	if (!c) {
 		STAT_INC(st, tcp_listen_overflow);
 		trace_listen_drop(ls, "out of memory");
@@ -90,10 +90,7 @@ void listen_input(struct sn_sock *ls, const struct sn_ipv4 *ip, const struct sn_
 	/* Not yet the application's: no handle until sn_accept. */
 	c->flags = SN_SF_PASSIVE | SN_SF_USER_CLOSED |
 	           (ls->flags & (SN_SF_NODELAY | SN_SF_KEEPALIVE | SN_SF_LINGER));
-	c->opt = ls->opt;
 	tcp_mss_offer_update(c);
-	sn_ring_init(&c->snd_buf, ls->snd_buf.cap);
-	sn_ring_init(&c->rcv_buf, ls->rcv_buf.cap);
 
 	c->irs = th->seq;
 	c->rcv_nxt = th->seq + 1;

@@ -622,27 +622,52 @@ void tcb_cache_free(struct sn_stack *st)
 	}
 }
 
-struct sn_sock *tcb_new(struct sn_stack *st)
+/* What every control block starts with, whoever makes it: sock_alloc has
+ * zeroed it, so only what is not zero is written. */
+static struct sn_sock *tcb_alloc(struct sn_stack *st)
 {
 	struct sn_sock *s = sock_alloc(st);
 	if (!s)
 		return NULL;
 	s->stack = st;
 	s->state = SN_CLOSED;
-	sn_ring_init(&s->snd_buf, st->cfg.sndbuf);
-	sn_ring_init(&s->rcv_buf, st->cfg.rcvbuf);
 	sn_list_init(&s->event_link);
 	sn_list_init(&s->output_link);
 	sn_list_init(&s->child_link);
 	sn_list_add_tail(&st->socks, &s->sock_link);
 	s->rcv_mss = 536; /* RFC 9293 3.7.1 default, raised by what arrives */
-	s->opt.cc = st->cc_default;
 	/* Until the handshake sets the real one (tcp_cc_init): enough for a
 	 * FIN sent from SYN-RECEIVED. */
 	s->cwnd = sn_cc_initial_window(st->cfg.init_cwnd_segs, 536);
 	s->ssthresh = UINT32_MAX;
 	tcp_timers_init(s);
 	tcp_rtt_init(s);
+	return s;
+}
+
+/* A socket for the application (sn_socket): the stack's defaults. */
+struct sn_sock *tcb_new(struct sn_stack *st)
+{
+	struct sn_sock *s = tcb_alloc(st);
+	if (!s)
+		return NULL;
+	sn_ring_init(&s->snd_buf, st->cfg.sndbuf);
+	sn_ring_init(&s->rcv_buf, st->cfg.rcvbuf);
+	s->opt.cc = st->cc_default;
+	tcp_keepalive_defaults(s);
+	return s;
+}
+
+/* A listener's child: it inherits the listener's options and buffer sizes,
+ * so they are copied once rather than set to the defaults first. */
+struct sn_sock *tcb_new_child(const struct sn_sock *ls)
+{
+	struct sn_sock *s = tcb_alloc(ls->stack);
+	if (!s)
+		return NULL;
+	sn_ring_init(&s->snd_buf, ls->snd_buf.cap);
+	sn_ring_init(&s->rcv_buf, ls->rcv_buf.cap);
+	s->opt = ls->opt;
 	return s;
 }
 

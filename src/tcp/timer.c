@@ -301,15 +301,22 @@ const sn_timer_fn tcp_timer_fns[TCP_TIMER_FNS] = {
 	[TCP_TIMER_FIN2] = fin2_expired,
 };
 
+/* The three timers of a new socket, which tcb.c has zeroed: a zeroed
+ * struct sn_timer is an idle one (wheel.h), so only the roles are set. */
 void tcp_timers_init(struct sn_sock *s)
 {
+	s->rexmt_timer.fn = TCP_TIMER_REXMT;
+	s->delack_timer.fn = TCP_TIMER_DELACK;
+	s->keep_timer.fn = TCP_TIMER_KEEP;
+}
+
+/* A new socket's keepalive options (a listener's child copies its parent's
+ * instead): the defaults as setsockopt allows them (Linux's limits, and the
+ * width of struct sn_sockopts). Read here, not when the stack is made:
+ * synack drill changes them in a running stack (FreeBSD's sysctls). */
+void tcp_keepalive_defaults(struct sn_sock *s)
+{
 	const struct sn_config *c = &s->stack->cfg;
-	sn_timer_init(&s->rexmt_timer, TCP_TIMER_REXMT);
-	sn_timer_init(&s->delack_timer, TCP_TIMER_DELACK);
-	sn_timer_init(&s->keep_timer, TCP_TIMER_KEEP);
-	/* The defaults as setsockopt allows them (Linux's limits, and the
-	 * width of struct sn_sockopts). Read here, not when the stack is made:
-	 * synack drill changes them in a running stack (FreeBSD's sysctls). */
 	s->opt.keepidle_s = (uint16_t)(c->keepidle_s < 32767 ? c->keepidle_s : 32767);
 	s->opt.keepintvl_s = (uint16_t)(c->keepintvl_s < 32767 ? c->keepintvl_s : 32767);
 	s->opt.keepcnt = (uint8_t)(c->keepcnt < 127 ? c->keepcnt : 127);

@@ -83,7 +83,8 @@ struct sn_wheel {
  * its timers run, indexed by struct sn_timer.fn. */
 void sn_wheel_init(struct sn_wheel *w, uint64_t now_us, const sn_timer_fn *fns);
 
-/* Prepare a timer (not armed) that runs the wheel's fns[fn]. */
+/* Prepare a timer (not armed) that runs the wheel's fns[fn]. A zeroed
+ * struct sn_timer with fn set is the same thing. */
 void sn_timer_init(struct sn_timer *t, uint8_t fn);
 
 /* Arm (or re-arm) t to fire at expires_us, or SN_WHEEL_MAX_AHEAD ticks from
